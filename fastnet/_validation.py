@@ -86,6 +86,8 @@ def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
     elif kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     out = np.ascontiguousarray(arr, dtype=dtype)
+    if not out.flags.writeable:  # the kernels' types are for writeable arrays; we never write
+        out = out.copy()
     if out.size and not np.isfinite(out).all():
         if np.isfinite(arr.astype(np.float64)).all():
             raise ValueError(

@@ -53,7 +53,7 @@ def initial_weights(layers, dtype=np.float64, seed: int = 0):
     rng = np.random.default_rng(seed)
     return [
         ((rng.standard_normal((fi, fo)) / np.sqrt(fi)).astype(dtype), np.zeros(fo, dtype))
-        for fi, fo in zip(layers[:-1], layers[1:])
+        for fi, fo in zip(layers[:-1], layers[1:], strict=False)
     ]
 
 
@@ -65,9 +65,7 @@ def workload_data(workload: Workload, dtype=np.float64):
 
 def split(X, y, test_size: float = 0.3, random_state: int = 0):
     """70/30 split, standardised with the training part's statistics."""
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=test_size, random_state=random_state
-    )
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, random_state=random_state)
     scaler = StandardScaler().fit(X_tr)
     return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
 

@@ -9,8 +9,8 @@ function), so adding a loss never touches them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _kernels, reference
+from ._jit import call
 from ._validation import (
     as_float_array,
     check_backend,
@@ -32,7 +33,7 @@ DEFAULT_BLOCK_EPOCHS = 50
 
 
 class DivergedError(FloatingPointError):
-    """Training produced a non-finite loss or weights; the network keeps its last finite weights."""
+    """Training made the loss or a weight non-finite; the network keeps its last finite weights."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def _initial_params(layers: Sequence[int], seed: int | None, dtype: np.dtype) ->
     """
     rng = np.random.default_rng(seed)
     parts = []
-    for fi, fo in zip(layers[:-1], layers[1:]):
+    for fi, fo in zip(layers[:-1], layers[1:], strict=False):
         parts.append((rng.standard_normal((fi, fo)) / np.sqrt(fi)).ravel())
         parts.append(np.zeros(fo))
     return np.concatenate(parts).astype(dtype)
@@ -174,9 +175,13 @@ class Network:
             W = as_float_array(pair[0], f"weights[{i}][0] (W)", dt)
             b = as_float_array(pair[1], f"weights[{i}][1] (b)", dt)
             if W.ndim != 2 or 0 in W.shape:
-                raise ValueError(f"weights[{i}][0] (W) must be a non-empty 2-D array, got {W.shape}")
+                raise ValueError(
+                    f"weights[{i}][0] (W) must be a non-empty 2-D array, got {W.shape}"
+                )
             if b.shape != (W.shape[1],):
-                raise ValueError(f"weights[{i}][1] (b) must have shape ({W.shape[1]},), got {b.shape}")
+                raise ValueError(
+                    f"weights[{i}][1] (b) must have shape ({W.shape[1]},), got {b.shape}"
+                )
             if layers and W.shape[0] != layers[-1]:
                 raise ValueError(
                     f"weights[{i}][0] (W) has {W.shape[0]} rows but layer {i} has "
@@ -318,7 +323,8 @@ class Network:
             Xf, Yf = X.ravel(), Y.ravel()
 
             def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
-                return _kernels.train(
+                return call(
+                    _kernels.train,
                     self._params, Xf, Yf, lay.sizes, lay.offs, lay.aoff, BLOCK_ROWS, ws.bounds,
                     ws.act, ws.zo, ws.d1, ws.d2, ws.gbuf, ws.closs, self._loss.kernel, ws.g,
                     scale, lr, epochs, tol, n_iter_no_change, state, hist,
@@ -339,7 +345,7 @@ class Network:
                     new = reference.gradient_step(views, grads, lr)
                 if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in new):
                     return e + 1, _kernels.DIVERGED
-                for (W, b), (W_new, b_new) in zip(views, new):
+                for (W, b), (W_new, b_new) in zip(views, new, strict=True):
                     W[...] = W_new
                     b[...] = b_new
                 if tol >= 0:
@@ -366,7 +372,7 @@ class Network:
         ws = _Workspace(self._layout, n, self._dtype)
         out = np.empty(n * self._layers[-1], self._dtype)
         lay = self._layout
-        _kernels.predict(self._params, Xc.ravel(), lay.sizes, lay.offs, lay.aoff, BLOCK_ROWS,
+        call(_kernels.predict, self._params, Xc.ravel(), lay.sizes, lay.offs, lay.aoff, BLOCK_ROWS,
                          ws.bounds, ws.act, ws.zo, out)  # fmt: skip
         return out.reshape(n, -1)
 
@@ -391,7 +397,8 @@ class Network:
         n = Xc.shape[0]
         ws = _Workspace(self._layout, n, self._dtype)
         lay = self._layout
-        total = _kernels.loss_grad(
+        total = call(
+            _kernels.loss_grad,
             self._params, Xc.ravel(), Y.ravel(), lay.sizes, lay.offs, lay.aoff, BLOCK_ROWS,
             ws.bounds, ws.act, ws.zo, ws.d1, ws.d2, ws.gbuf, ws.closs, self._loss.kernel, ws.g,
         )  # fmt: skip
@@ -410,7 +417,7 @@ class Network:
         return self.loss_and_gradients(X, y)[1]
 
     def score(self, X: object, y: object) -> float:
-        """Accuracy of ``predict(X)`` against 0/1 labels ``y`` (all outputs of a row must match)."""
+        """Accuracy of ``predict(X)`` against 0/1 labels ``y`` (rows: all outputs)."""
         Xc = check_X(X, self._layers[0], self._dtype)
         Y = check_y(y, Xc.shape[0], self._layers[-1], self._dtype, unit=True)
         if not np.isin(Y, (0, 1)).all():

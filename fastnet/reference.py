@@ -72,4 +72,4 @@ def loss_and_gradients(
 
 def gradient_step(weights: Weights, grads: Weights, lr: float) -> Weights:
     """``W := W - lr dW`` and ``b := b - lr db`` for every layer (new arrays)."""
-    return [(W - lr * dW, b - lr * db) for (W, b), (dW, db) in zip(weights, grads)]
+    return [(W - lr * dW, b - lr * db) for (W, b), (dW, db) in zip(weights, grads, strict=True)]

@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+DTYPES = [np.float64, np.float32]
+LOSSES = ["mse", "log"]
+BACKENDS = ["numba", "numpy"]
+# (d, h..., k): one hidden layer, two hidden layers, two outputs
+SHAPES = [(4, 3, 1), (5, 4, 3, 1), (6, 5, 2)]
+
+
+def make_data(layers, n=37, seed=0, dtype=np.float64):
+    """Random standardised inputs and 0/1 targets of the right width for ``layers``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, layers[0]))
+    Y = (rng.random((n, layers[-1])) < 0.5).astype(float)
+    y = Y[:, 0] if layers[-1] == 1 else Y
+    return X.astype(dtype), y.astype(dtype)
+
+
+def random_weights(layers, seed=1, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return [
+        (scale * rng.standard_normal((fi, fo)), 0.1 * rng.standard_normal(fo))
+        for fi, fo in zip(layers[:-1], layers[1:], strict=False)
+    ]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
