@@ -1,0 +1,511 @@
+"""scikit-learn estimators: ``FastNetClassifier`` and ``FastNetRegressor``.
+
+Thin wrappers over :class:`fastnet.Network`: they validate data the scikit-learn way, encode the
+targets, and call ``Network.fit`` (there is no second training path). They work in
+``Pipeline``, ``GridSearchCV`` (including process-based ``n_jobs``) and ``cross_val_score``, and
+pass ``sklearn.utils.estimator_checks.check_estimator``.
+
+Continuing training: ``warm_start=True`` makes ``fit`` continue from the current weights, and
+``partial_fit`` runs ``epochs`` (default 1) more epochs from them. Both follow the same
+trajectory as one longer ``fit``, bit for bit, when ``tol=None`` (with a ``tol``, the stopping
+rule's "best loss so far" starts afresh in every call, as in ``Network.fit``).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import check_backend, check_dtype, check_float, check_int
+from .losses import get_loss
+from .network import DivergedError, Network
+
+
+def _check_hidden(hidden_layer_sizes: object) -> tuple[int, ...]:
+    """``hidden_layer_sizes`` as a tuple of positive ints (an int means one hidden layer)."""
+    if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(
+        hidden_layer_sizes, bool
+    ):
+        hidden_layer_sizes = (hidden_layer_sizes,)
+    if isinstance(hidden_layer_sizes, (str, bytes)) or not hasattr(hidden_layer_sizes, "__iter__"):
+        raise TypeError(
+            "hidden_layer_sizes must be an int or a sequence of ints like (16,), "
+            f"got {hidden_layer_sizes!r}"
+        )
+    return tuple(
+        check_int(h, f"hidden_layer_sizes[{i}]", 1) for i, h in enumerate(hidden_layer_sizes)
+    )
+
+
+def _seed(random_state: object) -> int:
+    """A ``Network`` seed: an int ``random_state`` is used as it is (``random_state=0`` gives
+    ``Network(seed=0)``'s weights); ``None`` or a ``RandomState`` draws one."""
+    rng = check_random_state(random_state)  # validates: None, int in [0, 2**32), RandomState
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(rng.randint(np.iinfo(np.int32).max))
+
+
+class _BaseFastNet(BaseEstimator):
+    """Shared fitting code; subclasses encode targets (``_encode_y``) and decode outputs."""
+
+    def _check_params(self) -> dict:
+        """Validate the hyper-parameters; errors name the constructor argument."""
+        verbose = self.verbose
+        if isinstance(verbose, bool):
+            verbose = int(verbose)
+        return {
+            "hidden": _check_hidden(self.hidden_layer_sizes),
+            "loss": get_loss(self.loss).name,
+            "lr": check_float(self.learning_rate, "learning_rate", positive=True),
+            "max_epochs": check_int(self.max_epochs, "max_epochs", 1),
+            "tol": None if self.tol is None else check_float(self.tol, "tol", positive=False),
+            "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", 1),
+            "dtype": check_dtype(self.dtype),
+            "backend": check_backend(self.backend),
+            "verbose": check_int(verbose, "verbose", 0),
+        }
+
+    def _fit(self, X, y, *, incremental: bool, epochs: int | None = None, classes=None):
+        """Shared body of ``fit`` (``incremental=False``) and ``partial_fit`` (``True``)."""
+        p = self._check_params()
+        fitted = hasattr(self, "network_")
+        reset = not fitted or (not incremental and not self.warm_start)
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=p["dtype"], multi_output=True,
+            y_numeric=isinstance(self, RegressorMixin),
+        )  # fmt: skip
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = self._encode_y(y, reset=reset, classes=classes, incremental=incremental)
+        layers = (X.shape[1], *p["hidden"], Y.shape[1])
+        if reset:
+            self.network_ = Network(
+                layers, loss=p["loss"], dtype=p["dtype"], seed=_seed(self.random_state),
+                backend=p["backend"],
+            )  # fmt: skip
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+        else:
+            self._match_network(layers, p)
+        if incremental:
+            epochs = check_int(epochs, "epochs", 1)
+            tol = None
+        else:
+            epochs, tol = p["max_epochs"], p["tol"]
+        self._train(X, Y, p, epochs, tol)
+        if not incremental and tol is not None and not self.network_.converged_:
+            warnings.warn(
+                f"{type(self).__name__} ran max_epochs={epochs} epochs and the loss still "
+                f"improved by more than tol={tol}; increase max_epochs to train longer.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _match_network(self, layers: tuple[int, ...], p: dict) -> None:
+        """Continue with ``network_``: same shape; a changed loss, dtype or backend applies."""
+        net = self.network_
+        if net.layers != layers:
+            raise ValueError(
+                f"cannot continue training (warm_start or partial_fit): the network has layers "
+                f"{net.layers} but hidden_layer_sizes and the data now give {layers}; set "
+                "warm_start=False to start again"
+            )
+        if (net.loss_name, net.dtype, net.backend) != (p["loss"], p["dtype"], p["backend"]):
+            self.network_ = Network.from_weights(
+                net.weights, loss=p["loss"], dtype=p["dtype"], backend=p["backend"]
+            )
+
+    def _train(self, X: np.ndarray, Y: np.ndarray, p: dict, epochs: int, tol) -> None:
+        """``Network.fit`` for ``epochs`` epochs; appends to ``loss_curve_`` and ``n_iter_``.
+
+        ``verbose=1`` shows a tqdm progress bar, ``verbose>=2`` prints the loss after every
+        block of 50 epochs; both run between compiled blocks and leave the trajectory unchanged.
+        """
+        start = self.n_iter_
+        options = {}
+        if p["verbose"] >= 2:
+            options["callback"] = lambda done, loss: print(
+                f"Epoch {start + done}, loss = {loss:.8f}", flush=True
+            )
+        elif p["verbose"] == 1:
+            options["progress"] = True
+        net = self.network_
+        try:
+            net.fit(X, Y, lr=p["lr"], epochs=epochs, tol=tol,
+                    n_iter_no_change=p["n_iter_no_change"], **options)  # fmt: skip
+        except DivergedError:
+            self._record(net)
+            raise
+        self._record(net)
+
+    def _record(self, net: Network) -> None:
+        self.loss_curve_.extend(net.history_.tolist())
+        self.n_iter_ += net.n_epochs_
+
+    def _outputs(self, X) -> np.ndarray:
+        """``(n, n_outputs_)`` sigmoid outputs of the fitted network."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self.network_.dtype)
+        P = self.network_.predict_proba(X)
+        return P.reshape(len(X), -1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class FastNetClassifier(ClassifierMixin, _BaseFastNet):
+    """Binary or multi-label classifier: a sigmoid network trained by full-batch descent.
+
+    A thin wrapper over :class:`fastnet.Network` with layers
+    ``(n_features, *hidden_layer_sizes, n_outputs)``: one sigmoid output for two classes (any
+    labels, strings included; the output is the probability of ``classes_[1]``), or ``k``
+    independent sigmoid outputs for a multi-label ``y`` of shape ``(n, k)`` holding 0/1.
+    More than two classes in a 1-D ``y`` raise ``ValueError``: there is no softmax output yet.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(16,)
+        Widths of the hidden layers; ``()`` gives logistic regression.
+    loss : {"log", "mse"}, default="log"
+        Training loss (aliases as in :class:`fastnet.Network`).
+    learning_rate : float, default=0.5
+        Step size of gradient descent.
+    max_epochs : int, default=1000
+        Most epochs per call of ``fit``.
+    tol : float or None, default=1e-4
+        Stopping rule of ``Network.fit``: stop after ``n_iter_no_change`` consecutive epochs whose
+        loss is not below ``best - tol``. ``None`` runs exactly ``max_epochs`` epochs.
+    n_iter_no_change : int, default=10
+        See ``tol``.
+    dtype : np.float64 or np.float32, default=np.float64
+        Precision of the weights and the computation.
+    random_state : int, RandomState or None, default=None
+        Seed of the initial weights; an int ``s`` gives ``Network(seed=s)``'s weights.
+    backend : {"numba", "numpy"}, default="numba"
+        ``Network``'s backend.
+    verbose : int, default=0
+        0: silent; 1: a tqdm progress bar with the loss; 2: print the loss every 50 epochs.
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the weights of the previous ``fit`` and appends to
+        ``loss_curve_``.
+
+    Attributes
+    ----------
+    network_ : fastnet.Network
+        The trained network.
+    classes_ : ndarray of shape (2,) or (k,)
+        The two class labels, or ``arange(k)`` for multi-label targets.
+    n_outputs_ : int
+        Network outputs: 1 for two classes, ``k`` for multi-label targets.
+    loss_curve_ : list of float
+        Training loss of every epoch (before its update), across ``warm_start`` fits and
+        ``partial_fit`` calls.
+    n_iter_ : int
+        Epochs run in total (the length of ``loss_curve_``).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` had string column names.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(16,),
+        loss="log",
+        learning_rate=0.5,
+        max_epochs=1000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        dtype=np.float64,
+        random_state=None,
+        backend="numba",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.loss = loss
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+        self.random_state = random_state
+        self.backend = backend
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def fit(self, X, y):
+        """Train on ``X`` ``(n, d)`` and labels ``y`` ``(n,)`` (two classes) or ``(n, k)`` 0/1.
+
+        Returns
+        -------
+        self : FastNetClassifier
+        """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y, classes=None, *, epochs=1):
+        """Run ``epochs`` epochs of gradient descent from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+        y : array-like of shape (n,) or (n, k)
+        classes : array-like of shape (2,), optional
+            Both class labels; required in the first call when ``y`` is 1-D (a batch may hold
+            only one of them). Not needed for multi-label ``y``.
+        epochs : int, default=1
+            Epochs to run; ``tol`` and ``max_epochs`` do not apply here.
+
+        Returns
+        -------
+        self : FastNetClassifier
+        """
+        return self._fit(X, y, incremental=True, epochs=epochs, classes=classes)
+
+    def _encode_y(self, y, *, reset: bool, classes, incremental: bool) -> np.ndarray:
+        """0/1 targets ``(n, n_outputs)``; sets ``classes_`` and ``n_outputs_`` on ``reset``."""
+        check_classification_targets(y)
+        if y.ndim == 2:
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(
+                    "y of shape (n, k) must be a multi-label indicator matrix holding only 0 "
+                    f"and 1; got a {type_of_target(y)} target"
+                )
+            k = y.shape[1]
+            if classes is not None and len(classes) != k:
+                raise ValueError(f"classes has {len(classes)} entries but y has {k} columns")
+            new_classes = np.arange(k)
+            Y = y.astype(np.float64)
+        else:
+            seen = np.unique(y)
+            if reset and incremental:
+                if classes is None:
+                    raise ValueError(
+                        "classes must be passed on the first call to partial_fit: both class "
+                        "labels, since a batch may hold only one of them"
+                    )
+                new_classes = np.unique(np.asarray(classes))
+            elif reset:
+                new_classes = seen
+            else:
+                new_classes = self.classes_
+            if len(new_classes) > 2:
+                raise ValueError(
+                    "Only binary classification is supported. The type of the target is "
+                    f"multiclass: {len(new_classes)} classes {new_classes.tolist()}. Pass two "
+                    "classes, or a multi-label y of shape (n, k) with 0/1 entries; fastnet has "
+                    "no softmax output yet."
+                )
+            if len(new_classes) < 2:
+                raise ValueError(
+                    "FastNetClassifier needs two classes, but y contains only one class: "
+                    f"{new_classes.tolist()}"
+                )
+            unknown = np.setdiff1d(seen, new_classes)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains labels {unknown.tolist()} that are not in classes "
+                    f"{new_classes.tolist()}"
+                    + ("" if reset else " (fixed by the first fit or partial_fit)")
+                )
+            Y = (y == new_classes[1]).astype(np.float64).reshape(-1, 1)
+        if reset:
+            self.classes_ = new_classes
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_ or not np.array_equal(new_classes, self.classes_):
+            raise ValueError(
+                "cannot continue training (warm_start or partial_fit) on different targets: "
+                f"the classifier was fitted with classes {self.classes_.tolist()}, y now gives "
+                f"{new_classes.tolist()}"
+            )
+        return Y
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, 2) or (n, k)
+            ``[P(classes_[0]), P(classes_[1])]`` per row for two classes; for multi-label
+            targets the ``k`` independent probabilities that each label is 1.
+        """
+        P = self._outputs(X)
+        if self.n_outputs_ > 1:
+            return P
+        return np.hstack([1 - P, P])
+
+    def predict(self, X):
+        """Labels: ``classes_[1]`` where its probability is > 0.5 (ties go to ``classes_[0]``,
+        as with ``argmax`` of ``predict_proba``); 0/1 ints ``(n, k)`` for multi-label targets."""
+        P = self._outputs(X)
+        if self.n_outputs_ > 1:
+            return (P > 0.5).astype(self.classes_.dtype)
+        return self.classes_[(P[:, 0] > 0.5).astype(np.intp)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # one sigmoid output: no softmax yet
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class FastNetRegressor(RegressorMixin, _BaseFastNet):
+    """Regressor with sigmoid outputs, trained by full-batch gradient descent.
+
+    A thin wrapper over :class:`fastnet.Network` with layers
+    ``(n_features, *hidden_layer_sizes, n_outputs)``. The output layer is a sigmoid, so the
+    network fits targets in [0, 1]. **Target scaling:** with ``scale_targets=True`` (the
+    default) each target column is mapped linearly from ``[min, max]`` of the first ``fit``'s
+    targets onto [0, 1] (a constant column onto 0), and predictions are mapped back, so they
+    lie inside that training range; ``loss_curve_`` is in the scaled units. With
+    ``scale_targets=False`` the targets are used as they are and must lie in [0, 1]. Either
+    way, targets that end up outside [0, 1] (e.g. a ``partial_fit`` batch beyond the first
+    batch's range) raise ``ValueError``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(16,)
+        Widths of the hidden layers.
+    loss : {"mse", "log"}, default="mse"
+        Training loss, on the scaled targets (``"log"``: cross-entropy with soft targets).
+    learning_rate : float, default=0.5
+        Step size of gradient descent.
+    max_epochs : int, default=1000
+        Most epochs per call of ``fit``.
+    tol : float or None, default=1e-5
+        Stopping rule of ``Network.fit``; ``None`` runs exactly ``max_epochs`` epochs. Ten
+        times smaller than the classifier's: the squared error of targets scaled onto [0, 1]
+        is about ten times smaller than a log loss (0.03 vs 0.7 at the start, typically).
+    n_iter_no_change : int, default=10
+        See ``tol``.
+    dtype : np.float64 or np.float32, default=np.float64
+        Precision of the weights and the computation.
+    random_state : int, RandomState or None, default=None
+        Seed of the initial weights; an int ``s`` gives ``Network(seed=s)``'s weights.
+    backend : {"numba", "numpy"}, default="numba"
+        ``Network``'s backend.
+    verbose : int, default=0
+        0: silent; 1: a tqdm progress bar with the loss; 2: print the loss every 50 epochs.
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the weights (and the target scaling) of the previous
+        ``fit`` and appends to ``loss_curve_``.
+    scale_targets : bool, default=True
+        Map the targets onto [0, 1] (see above); if False they must already lie in [0, 1].
+
+    Attributes
+    ----------
+    network_ : fastnet.Network
+        The trained network.
+    target_offset_, target_scale_ : ndarray of shape (n_outputs_,)
+        ``y = target_offset_ + target_scale_ * output``; 0 and 1 with ``scale_targets=False``.
+    n_outputs_ : int
+        Number of targets.
+    loss_curve_ : list of float
+        Training loss of every epoch (before its update, scaled units), across ``warm_start``
+        fits and ``partial_fit`` calls.
+    n_iter_ : int
+        Epochs run in total (the length of ``loss_curve_``).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` had string column names.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(16,),
+        loss="mse",
+        learning_rate=0.5,
+        max_epochs=1000,
+        tol=1e-5,
+        n_iter_no_change=10,
+        dtype=np.float64,
+        random_state=None,
+        backend="numba",
+        verbose=0,
+        warm_start=False,
+        scale_targets=True,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.loss = loss
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+        self.random_state = random_state
+        self.backend = backend
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.scale_targets = scale_targets
+
+    def fit(self, X, y):
+        """Train on ``X`` ``(n, d)`` and targets ``y`` ``(n,)`` or ``(n, k)``.
+
+        Returns
+        -------
+        self : FastNetRegressor
+        """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y, *, epochs=1):
+        """Run ``epochs`` epochs of gradient descent from the current weights.
+
+        The first call (on an unfitted regressor) fixes the target scaling. ``tol`` and
+        ``max_epochs`` do not apply here.
+
+        Returns
+        -------
+        self : FastNetRegressor
+        """
+        return self._fit(X, y, incremental=True, epochs=epochs)
+
+    def _encode_y(self, y, *, reset: bool, classes, incremental: bool) -> np.ndarray:
+        """Targets scaled onto [0, 1], ``(n, n_outputs)``; sets the scaling on ``reset``."""
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if reset:
+            if self.scale_targets:
+                lo, hi = Y.min(axis=0), Y.max(axis=0)
+                span = hi - lo
+                self.target_offset_, self.target_scale_ = lo, np.where(span > 0, span, 1.0)
+            else:
+                self.target_offset_ = np.zeros(Y.shape[1])
+                self.target_scale_ = np.ones(Y.shape[1])
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"cannot continue training (warm_start or partial_fit): the regressor was "
+                f"fitted with {self.n_outputs_} targets, y now has {Y.shape[1]}"
+            )
+        Y = (Y - self.target_offset_) / self.target_scale_
+        if Y.min() < 0 or Y.max() > 1:
+            lo = self.target_offset_
+            hi = self.target_offset_ + self.target_scale_
+            if not self.scale_targets:
+                raise ValueError(
+                    "y must lie in [0, 1] with scale_targets=False (the output is a sigmoid), "
+                    f"got values in [{np.min(y)}, {np.max(y)}]; use scale_targets=True"
+                )
+            raise ValueError(
+                f"y has values in [{np.min(y)}, {np.max(y)}], outside the range "
+                f"[{lo.tolist()}, {hi.tolist()}] of the targets that fixed the scaling in the "
+                "first fit or partial_fit; the sigmoid output cannot reach them"
+            )
+        return Y
+
+    def predict(self, X):
+        """Predicted targets, shape ``(n,)`` or ``(n, k)`` like the ``y`` of ``fit``."""
+        P = self._outputs(X).astype(np.float64)
+        Y = self.target_offset_ + self.target_scale_ * P
+        return Y[:, 0] if self.n_outputs_ == 1 else Y

@@ -1,0 +1,305 @@
+"""The scikit-learn estimators: conventions, tools, target encoding and continued training.
+
+Where a test needs expected numbers it gets them from ``fastnet.Network`` (tested on its own
+against three witnesses in test_witnesses.py) on targets the test encodes itself: the
+estimators must be thin wrappers that give exactly what the network gives.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastnet import Network, _kernels
+from fastnet.sklearn import FastNetClassifier, FastNetRegressor
+
+
+def small_data(n=120, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = (X[:, 0] + 0.5 * X[:, 1] + 0.3 * rng.standard_normal(n) > 0).astype(int)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+# ---------------------------------------------------------------------- estimator checks
+# Small networks and few epochs keep the suite fast; both still pass every score threshold
+# (classifier accuracy > 0.83, regressor R^2 > 0.5). No check is expected to fail.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(
+    [
+        FastNetClassifier(hidden_layer_sizes=(8,), max_epochs=100),
+        FastNetRegressor(hidden_layer_sizes=(8,), max_epochs=200),
+    ]
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# ---------------------------------------------------------------------- thin wrapper
+def test_classifier_gives_the_networks_probabilities(cancer):
+    X, y = cancer
+    clf = FastNetClassifier(random_state=3, max_epochs=200, tol=None).fit(X, y)
+    net = Network((30, 16, 1), loss="log", seed=3).fit(X, y, lr=0.5, epochs=200, tol=None)
+    p = net.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict_proba(X), np.column_stack([1 - p, p]))
+    np.testing.assert_array_equal(clf.loss_curve_, net.history_)
+    assert clf.n_iter_ == 200
+    assert clf.network_.layers == (30, 16, 1)
+
+
+def test_string_labels(cancer):
+    X, y = cancer
+    labels = np.where(y == 1, "benign", "malignant")  # sorted: "benign" is classes_[0]
+    clf = FastNetClassifier(random_state=0, max_epochs=150, tol=None).fit(X, labels)
+    assert clf.classes_.tolist() == ["benign", "malignant"]
+    net = Network((30, 16, 1), loss="log", seed=0).fit(X, 1.0 - y, lr=0.5, epochs=150, tol=None)
+    p_malignant = net.predict_proba(X)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_array_equal(proba[:, 1], p_malignant)
+    expected = np.where(p_malignant > 0.5, "malignant", "benign")
+    np.testing.assert_array_equal(clf.predict(X), expected)
+    assert clf.score(X, labels) > 0.95
+
+
+def test_multilabel_targets_get_one_sigmoid_output_each(cancer):
+    X, y = cancer
+    Y = np.column_stack([y, 1 - y, (X[:, 0] > 0).astype(int)])
+    clf = FastNetClassifier(random_state=1, max_epochs=100, tol=None).fit(X, Y)
+    net = Network((30, 16, 3), loss="log", seed=1).fit(X, Y, lr=0.5, epochs=100, tol=None)
+    np.testing.assert_array_equal(clf.predict_proba(X), net.predict_proba(X))
+    pred = clf.predict(X)
+    assert pred.shape == Y.shape and pred.dtype.kind == "i"
+    np.testing.assert_array_equal(pred, (net.predict_proba(X) > 0.5).astype(int))
+    assert clf.classes_.tolist() == [0, 1, 2]
+
+
+def test_more_than_two_classes_is_a_clear_error():
+    X, y = small_data()
+    y3 = y + (X[:, 2] > 1)
+    with pytest.raises(ValueError, match="Only binary classification is supported.*softmax"):
+        FastNetClassifier().fit(X, y3)
+
+
+def test_regressor_scales_targets_onto_the_sigmoid_range():
+    X, _ = small_data()
+    y = 10 + 10 * (np.tanh(X[:, 0]) + 1) / 2  # in (10, 20)
+    reg = FastNetRegressor(random_state=0, max_epochs=300, tol=None).fit(X, y)
+    lo, hi = y.min(), y.max()
+    net = Network((5, 16, 1), seed=0).fit(X, (y - lo) / (hi - lo), epochs=300, tol=None)
+    np.testing.assert_allclose(reg.predict(X), lo + (hi - lo) * net.predict_proba(X), rtol=1e-14)
+    assert reg.score(X, y) > 0.9
+
+
+def test_regressor_without_scaling_needs_targets_in_unit_interval():
+    X, _ = small_data()
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] with scale_targets=False"):
+        FastNetRegressor(scale_targets=False).fit(X, X[:, 0])
+    y = (np.tanh(X[:, 0]) + 1) / 2
+    reg = FastNetRegressor(scale_targets=False, random_state=0, max_epochs=50, tol=None)
+    net = Network((5, 16, 1), seed=0).fit(X, y, epochs=50, tol=None)
+    np.testing.assert_array_equal(reg.fit(X, y).predict(X), net.predict_proba(X))
+
+
+def test_partial_fit_beyond_the_first_target_range_is_an_error():
+    X, _ = small_data()
+    reg = FastNetRegressor().partial_fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="outside the range"):
+        reg.partial_fit(X, 2 * X[:, 0] + 10)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"learning_rate": -1.0}, "learning_rate must be > 0"),
+        ({"max_epochs": 0}, "max_epochs must be >= 1"),
+        ({"hidden_layer_sizes": (4, 0)}, r"hidden_layer_sizes\[1\] must be >= 1"),
+        ({"loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"dtype": np.int32}, "dtype must be np.float32 or np.float64"),
+        ({"backend": "cuda"}, "backend must be one of"),
+        ({"tol": -1e-3}, "tol must be >= 0"),
+    ],
+)
+def test_bad_hyper_parameters_name_the_argument(params, match):
+    X, y = small_data()
+    with pytest.raises(ValueError, match=match):
+        FastNetClassifier(**params).fit(X, y)
+
+
+def test_feature_names_are_recorded_and_checked():
+    pd = pytest.importorskip("pandas")  # in the `test` extra; skipped only if absent
+    X, y = small_data()
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    clf = FastNetClassifier(max_epochs=5, tol=None).fit(df, y)
+    assert clf.feature_names_in_.tolist() == ["f0", "f1", "f2", "f3", "f4"]
+    assert clf.n_features_in_ == 5
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(df.rename(columns={"f0": "g0"}))
+
+
+def test_unconverged_fit_warns_like_scikit_learn():
+    X, y = small_data()
+    with pytest.warns(ConvergenceWarning, match="max_epochs=3"):
+        FastNetClassifier(max_epochs=3).fit(X, y)
+
+
+# ---------------------------------------------------------------------- scikit-learn tools
+def test_pipeline_with_standard_scaler():
+    X, y = load_breast_cancer(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = X[:400], X[400:], y[:400], y[400:]
+    pipe = make_pipeline(StandardScaler(), FastNetClassifier(random_state=0)).fit(X_tr, y_tr)
+    assert pipe.score(X_te, y_te) >= 0.95
+    scaler = StandardScaler().fit(X_tr)
+    net = Network((30, 16, 1), loss="log", seed=0).fit(scaler.transform(X_tr), y_tr)
+    np.testing.assert_array_equal(pipe.predict_proba(X_te)[:, 1],
+                                  net.predict_proba(scaler.transform(X_te)))  # fmt: skip
+
+
+def test_cross_val_score():
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), FastNetClassifier(random_state=0))
+    scores = cross_val_score(pipe, X, y, cv=5)
+    assert scores.shape == (5,)
+    assert scores.min() > 0.9 and scores.mean() > 0.95
+
+
+def _worker_pid(estimator, X, y):
+    return os.getpid()
+
+
+def _worker_kernel_compilations(estimator, X, y):
+    """How many kernels this process compiled instead of loading them from the disk cache."""
+    estimator.predict(X)  # make sure the predict kernel has been loaded in this process too
+    return sum(sum(k.stats.cache_misses.values()) for k in (_kernels.train, _kernels.predict))
+
+
+def test_grid_search_in_two_processes_matches_one_process_and_reuses_the_disk_cache():
+    X, y = make_classification(n_samples=300, n_features=8, random_state=0)
+    # Fill the disk cache for these types in this process, so the workers only load it.
+    FastNetClassifier(max_epochs=2, tol=None).fit(X, y).predict(X)
+    grid = {"learning_rate": [0.1, 1.0], "hidden_layer_sizes": [(4,), (8,)]}
+    scoring = {
+        "accuracy": "accuracy",
+        "pid": _worker_pid,
+        "compilations": _worker_kernel_compilations,
+    }
+    searches = {
+        n_jobs: GridSearchCV(
+            FastNetClassifier(random_state=0, max_epochs=100, tol=None),
+            grid, cv=3, n_jobs=n_jobs, scoring=scoring, refit="accuracy",
+        ).fit(X, y)
+        for n_jobs in (1, 2)
+    }  # fmt: skip
+    one, two = (searches[n].cv_results_ for n in (1, 2))
+    pids = {two[f"split{i}_test_pid"][c] for i in range(3) for c in range(4)}
+    assert os.getpid() not in pids  # process-based: loky workers, not threads
+    assert (two["mean_test_compilations"] == 0).all()
+    np.testing.assert_array_equal(one["mean_test_accuracy"], two["mean_test_accuracy"])
+    assert one["mean_test_accuracy"].max() > 0.8
+    assert searches[2].best_params_ == searches[1].best_params_
+
+
+# ---------------------------------------------------------------------- continued training
+def _fitted_state(est):
+    return [a for pair in est.network_.weights for a in pair], est.loss_curve_, est.n_iter_
+
+
+def _assert_same_trajectory(a, b):
+    wa, ca, na = _fitted_state(a)
+    wb, cb, nb = _fitted_state(b)
+    for x, y in zip(wa, wb, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert ca == cb
+    assert na == nb
+
+
+@pytest.mark.parametrize(
+    ("Estimator", "dtype"),
+    [
+        (FastNetClassifier, np.float64),
+        (FastNetClassifier, np.float32),
+        (FastNetRegressor, np.float64),
+    ],
+)
+def test_warm_start_and_partial_fit_continue_one_trajectory_bit_identically(Estimator, dtype):
+    X, y = small_data()
+    params = {"random_state": 0, "tol": None, "dtype": dtype}
+    whole = Estimator(max_epochs=60, **params).fit(X, y)
+    assert whole.n_iter_ == 60
+
+    warm = Estimator(max_epochs=20, warm_start=True, **params)
+    for _ in range(3):
+        warm.fit(X, y)
+    _assert_same_trajectory(warm, whole)
+
+    kw = {"classes": [0, 1]} if Estimator is FastNetClassifier else {}
+    by_epoch = Estimator(**params)
+    for _ in range(60):
+        by_epoch.partial_fit(X, y, **kw)
+    _assert_same_trajectory(by_epoch, whole)
+
+    by_block = Estimator(**params).partial_fit(X, y, epochs=25, **kw)
+    by_block.partial_fit(X, y, epochs=35)
+    _assert_same_trajectory(by_block, whole)
+
+
+def test_partial_fit_continues_a_fit_and_fit_without_warm_start_starts_again():
+    X, y = small_data()
+    whole = FastNetClassifier(random_state=0, max_epochs=30, tol=None).fit(X, y)
+    clf = FastNetClassifier(random_state=0, max_epochs=20, tol=None).fit(X, y)
+    clf.partial_fit(X, y, epochs=10)
+    _assert_same_trajectory(clf, whole)
+    clf.fit(X, y)  # warm_start=False: from the initial weights again
+    fresh = FastNetClassifier(random_state=0, max_epochs=20, tol=None).fit(X, y)
+    _assert_same_trajectory(clf, fresh)
+
+
+def test_partial_fit_needs_both_classes_first_then_accepts_one_class_batches():
+    X, y = small_data()
+    labels = np.where(y == 1, "yes", "no")
+    clf = FastNetClassifier()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, labels)
+    clf.partial_fit(X[y == 1], labels[y == 1], classes=["no", "yes"])
+    clf.partial_fit(X[y == 0], labels[y == 0])
+    assert clf.classes_.tolist() == ["no", "yes"] and clf.n_iter_ == 2
+    with pytest.raises(ValueError, match=r"labels \['maybe'\] that are not in classes"):
+        clf.partial_fit(X[:3], ["maybe", "yes", "no"])
+
+
+def test_warm_start_with_other_classes_is_an_error():
+    X, y = small_data()
+    clf = FastNetClassifier(warm_start=True, max_epochs=5, tol=None).fit(X, y)
+    with pytest.raises(ValueError, match=r"labels \['a', 'b'\] that are not in classes \[0, 1\]"):
+        clf.fit(X, np.where(y == 1, "a", "b"))
+
+
+# ---------------------------------------------------------------------- verbose
+def test_verbose_prints_the_loss_per_block_without_changing_the_trajectory(capsys):
+    X, y = small_data()
+    quiet = FastNetClassifier(random_state=0, max_epochs=120, tol=None).fit(X, y)
+    loud = FastNetClassifier(random_state=0, max_epochs=120, tol=None, verbose=2).fit(X, y)
+    _assert_same_trajectory(loud, quiet)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"Epoch {e}, loss = {quiet.loss_curve_[e - 1]:.8f}" for e in (50, 100, 120)]
+
+
+def test_verbose_1_shows_a_progress_bar(capsys):
+    X, y = small_data()
+    quiet = FastNetClassifier(random_state=0, max_epochs=60, tol=None).fit(X, y)
+    bar = FastNetClassifier(random_state=0, max_epochs=60, tol=None, verbose=True).fit(X, y)
+    _assert_same_trajectory(bar, quiet)
+    err = capsys.readouterr().err
+    assert "60/60" in err and "loss=" in err
