@@ -1,27 +1,31 @@
 """Fused Numba kernels: forward pass, loss, sigmoid-derivative backprop and update.
 
-Private: ``network.py`` validates, converts and allocates; these functions only compute.
-No Python objects in here, and nothing is allocated per epoch.
+Private: ``_engine.py`` allocates the buffers and ``network.py`` validates; these functions only
+compute. No Python objects in here, and nothing is allocated per epoch.
 
-Layout shared with ``network.py`` (see ``_Layout`` there):
+Layout (built by ``_engine.Engine``):
 
 * ``params`` -- one flat vector; layer ``l`` stores ``W_l`` (``fan_in x fan_out``, row-major)
   at ``params[offs[l]:]`` followed by ``b_l`` (``fan_out``). Gradients use the same layout.
-* ``sizes`` -- the layer widths ``(d, h1, ..., k)``.
+* ``sizes`` -- the layer widths ``(d, h1, ..., k)``; ``blas[l]`` says whether layer ``l``'s
+  products go to BLAS (``np.dot``: large layers are GEMM-bound) or to explicit loops (small
+  layers are call-overhead-bound). ``Engine`` chooses, from measurements (README).
 * ``X``, ``Y`` -- the flattened, C-ordered ``(n, d)`` inputs and ``(n, k)`` targets.
 * Rows are processed in blocks of ``rows``; ``bounds`` splits the rows into chunks (aligned to
-  ``rows``) that depend on ``n`` only. Each chunk owns a slice of every workspace, accumulates
-  its own gradient, and the chunks are summed in a fixed order, so the result is bit-identical
-  for any number of threads.
-* Workspaces per chunk ``c``: ``act[c]`` holds every layer's activations for one row block
-  (layer ``l + 1`` at ``act[c, aoff[l]:]``), ``zo[c]`` the output pre-activations, ``d1[c]`` and
-  ``d2[c]`` the deltas (ping-pong), ``gbuf[c]`` the chunk's gradient sum.
+  ``rows``) that depend on ``n`` only. Each chunk owns a row of every workspace and its own
+  gradient sum, and the chunk sums are added in a fixed order, so results are bit-identical for
+  any number of threads (BLAS runs single-threaded inside, see ``Engine``).
+* Workspaces per chunk ``c``: ``act[c]`` holds every layer's activations of one row block
+  (layer ``l + 1`` at ``act[c, aoff[l]:]``), ``zo[c]`` the output logits, ``d1[c]``/``d2[c]``
+  the deltas (ping-pong), ``bits[c]`` the sigmoid's scratch, ``gtmp[c]`` a BLAS product,
+  ``gbuf[c]`` the chunk's gradient sum.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import overload
 
 from ._jit import jit, parallel_jit
 
@@ -31,42 +35,166 @@ CONVERGED = 1
 DIVERGED = 2
 
 
-@jit
-def sigmoid_inplace(buf):
-    """``buf[i] = 1 / (1 + exp(-buf[i]))``; saturates to exactly 0 or 1, never NaN."""
-    one = buf.dtype.type(1)
-    for i in range(buf.shape[0]):
-        buf[i] = one / (one + np.exp(-buf[i]))
+# ----------------------------------------------------------------------------- the sigmoid
+# Numba's PyPI build has no SVML, so ``np.exp`` in a loop is a scalar libm call per element and
+# the sigmoid of the hidden activations costs more than the matrix products of small layers.
+# This exp is written so that LLVM vectorises it: Cody-Waite range reduction x = t ln2 + r with
+# |r| <= ln2 / 2, a Taylor polynomial for e^r (degree 13 for float64, 7 for float32: truncation
+# below half an ulp), and 2^t built in the exponent bits of an integer scratch array. Measured
+# (tests/test_kernels.py) within 2 ulps of the correctly rounded sigmoid on [-40, 40]; inputs are
+# clamped so exp never overflows: sigmoid saturates to at most the smallest normal number above
+# 0 (and exactly 1 on the other side), never NaN.
 
 
+def sigmoid_inplace(buf, bits):
+    """``buf[i] = 1 / (1 + exp(-buf[i]))``; ``bits`` is same-width integer scratch (>= len)."""
+    raise NotImplementedError("compiled only: call from numba code")
+
+
+def _sigmoid_f64(buf, bits):
+    n = buf.shape[0]
+    for i in range(n):
+        x = min(max(-buf[i], -708.0), 709.0)
+        t = np.floor(x * 1.4426950408889634 + 0.5)
+        r = (x - t * 6.93147180369123816490e-01) - t * 1.90821492927058770002e-10
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        buf[i] = p * r + 1.0
+        bits[i] = (np.int64(t) + 1023) << 52
+    scale = bits[:n].view(np.float64)
+    for i in range(n):
+        buf[i] = 1.0 / (1.0 + buf[i] * scale[i])
+
+
+def _sigmoid_f32(buf, bits):
+    f = np.float32
+    lo, hi, one, half = f(-87.0), f(88.0), f(1.0), f(0.5)
+    log2e, ln2_hi, ln2_lo = f(1.44269504), f(0.693359375), f(-2.12194440e-4)
+    n = buf.shape[0]
+    for i in range(n):
+        x = min(max(-buf[i], lo), hi)
+        t = np.floor(x * log2e + half)
+        r = (x - t * ln2_hi) - t * ln2_lo
+        p = f(1.0 / 5040.0)
+        p = p * r + f(1.0 / 720.0)
+        p = p * r + f(1.0 / 120.0)
+        p = p * r + f(1.0 / 24.0)
+        p = p * r + f(1.0 / 6.0)
+        p = p * r + half
+        p = p * r + one
+        buf[i] = p * r + one
+        bits[i] = (np.int32(t) + np.int32(127)) << np.int32(23)
+    scale = bits[:n].view(np.float32)
+    for i in range(n):
+        buf[i] = one / (one + buf[i] * scale[i])
+
+
+@overload(sigmoid_inplace)
+def _sigmoid_overload(buf, bits):
+    if buf.dtype == types.float64:
+        return _sigmoid_f64
+    if buf.dtype == types.float32:
+        return _sigmoid_f32
+    return None
+
+
+# ----------------------------------------------------------------------------- one dense layer
 @jit
-def forward_block(params, x, sizes, offs, aoff, m, act, zo):
-    """Forward pass of ``m`` rows ``x``; activations into ``act``, output logits into ``zo``."""
-    n_layers = sizes.shape[0] - 1
-    inp = x
-    for layer in range(n_layers):
-        fi = sizes[layer]
-        fo = sizes[layer + 1]
-        w0 = offs[layer]
-        b0 = w0 + fi * fo
-        out = act[aoff[layer] : aoff[layer] + m * fo]
+def dense_forward(inp, W, b, out, blas):
+    """``out = inp @ W + b`` for one row block: ``(m, fi) @ (fi, fo) + (fo,)``."""
+    m, fo = out.shape
+    if blas:
+        np.dot(inp, W, out)
         for i in range(m):
-            r = i * fo
             for j in range(fo):
-                out[r + j] = params[b0 + j]
+                out[i, j] += b[j]
+        return
+    for i in range(m):
+        for j in range(fo):
+            out[i, j] = b[j]
+        for p in range(W.shape[0]):
+            a = inp[i, p]
+            for j in range(fo):
+                out[i, j] += a * W[p, j]
+
+
+@jit
+def dense_grad(prev, delta, gW, gb, tmp, blas):
+    """``gW += prev^T @ delta`` and ``gb += column sums of delta`` for one row block."""
+    m, fo = delta.shape
+    fi = prev.shape[1]
+    if blas:
+        np.dot(prev.T, delta, tmp)
+        for p in range(fi):
+            for j in range(fo):
+                gW[p, j] += tmp[p, j]
+    else:
+        for i in range(m):
             for p in range(fi):
-                a = inp[i * fi + p]
-                wr = w0 + p * fo
+                a = prev[i, p]
                 for j in range(fo):
-                    out[r + j] += a * params[wr + j]
+                    gW[p, j] += a * delta[i, j]
+    for i in range(m):
+        for j in range(fo):
+            gb[j] += delta[i, j]
+
+
+@jit
+def dense_backprop(delta, W, prev, out, blas):
+    """``out = (delta @ W^T) * prev * (1 - prev)``: the delta of the layer below.
+
+    ``prev`` holds that layer's sigmoid outputs, so ``sigmoid'(z) = prev (1 - prev)``.
+    """
+    m, fi = out.shape
+    one = out.dtype.type(1)
+    if blas:
+        np.dot(delta, W.T, out)
+    else:
+        fo = delta.shape[1]
+        for i in range(m):
+            for p in range(fi):
+                s = out.dtype.type(0)
+                for j in range(fo):
+                    s += delta[i, j] * W[p, j]
+                out[i, p] = s
+    for i in range(m):
+        for p in range(fi):
+            a = prev[i, p]
+            out[i, p] *= a * (one - a)
+
+
+# ----------------------------------------------------------------------------- a row block
+@jit
+def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo, bits):
+    """Forward pass of the ``m`` rows ``x``: activations into ``act``, output logits in ``zo``."""
+    n_layers = sizes.shape[0] - 1
+    inp = x.reshape((m, sizes[0]))
+    for layer in range(n_layers):
+        fi, fo = sizes[layer], sizes[layer + 1]
+        w0 = offs[layer]
+        W = params[w0 : w0 + fi * fo].reshape((fi, fo))
+        flat = act[aoff[layer] : aoff[layer] + m * fo]
+        out = flat.reshape((m, fo))
+        dense_forward(inp, W, params[w0 + fi * fo : w0 + fi * fo + fo], out, blas[layer])
         if layer == n_layers - 1:
-            zo[: m * fo] = out
-        sigmoid_inplace(out)
+            zo[: m * fo] = flat
+        sigmoid_inplace(flat, bits)
         inp = out
 
 
 @jit
-def backward_block(params, x, y, sizes, offs, aoff, m, act, zo, d1, d2, g, loss_fn):
+def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gtmp, g, loss_fn):
     """Loss and backprop of one forward-passed row block; adds ``dJ/dparams`` (unscaled) to ``g``.
 
     Returns the block's summed loss.
@@ -74,48 +202,29 @@ def backward_block(params, x, y, sizes, offs, aoff, m, act, zo, d1, d2, g, loss_
     n_layers = sizes.shape[0] - 1
     k = sizes[n_layers]
     top = aoff[n_layers - 1]
-    delta = d1[: m * k]
-    total = loss_fn(zo[: m * k], act[top : top + m * k], y, delta)
-    spare = d2
+    total = loss_fn(zo[: m * k], act[top : top + m * k], y, d1[: m * k])
+    delta, spare = d1, d2
     for layer in range(n_layers - 1, -1, -1):
-        fi = sizes[layer]
-        fo = sizes[layer + 1]
+        fi, fo = sizes[layer], sizes[layer + 1]
         w0 = offs[layer]
         b0 = w0 + fi * fo
         if layer == 0:
-            prev = x
+            prev = x.reshape((m, fi))
         else:
-            prev = act[aoff[layer - 1] : aoff[layer - 1] + m * fi]
-        # dW += prev^T delta, db += column sums of delta
-        for i in range(m):
-            dr = i * fo
-            for p in range(fi):
-                a = prev[i * fi + p]
-                gr = w0 + p * fo
-                for j in range(fo):
-                    g[gr + j] += a * delta[dr + j]
-            for j in range(fo):
-                g[b0 + j] += delta[dr + j]
+            prev = act[aoff[layer - 1] : aoff[layer - 1] + m * fi].reshape((m, fi))
+        d = delta[: m * fo].reshape((m, fo))
+        gW = g[w0:b0].reshape((fi, fo))
+        dense_grad(prev, d, gW, g[b0 : b0 + fo], gtmp[: fi * fo].reshape((fi, fo)), blas[layer])
         if layer > 0:
-            # delta_prev = (delta W^T) * sigmoid'(z_prev), with sigmoid' = a (1 - a)
-            one = prev.dtype.type(1)
-            nxt = spare[: m * fi]
-            for i in range(m):
-                dr = i * fo
-                for p in range(fi):
-                    wr = w0 + p * fo
-                    s = prev.dtype.type(0)
-                    for j in range(fo):
-                        s += delta[dr + j] * params[wr + j]
-                    a = prev[i * fi + p]
-                    nxt[i * fi + p] = s * a * (one - a)
-            spare = delta
-            delta = nxt
+            W = params[w0:b0].reshape((fi, fo))
+            dense_backprop(d, W, prev, spare[: m * fi].reshape((m, fi)), blas[layer])
+            delta, spare = spare, delta
     return total
 
 
 @jit
-def chunk_loss_grad(params, X, Y, sizes, offs, aoff, rows, r0, r1, act, zo, d1, d2, g, loss_fn):
+def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo, d1, d2, bits,
+                    gtmp, g, loss_fn):  # fmt: skip
     """Summed loss and gradient of rows ``r0:r1`` (one chunk), block by block, into ``g``."""
     d = sizes[0]
     k = sizes[sizes.shape[0] - 1]
@@ -125,36 +234,41 @@ def chunk_loss_grad(params, X, Y, sizes, offs, aoff, rows, r0, r1, act, zo, d1, 
         e = min(s + rows, r1)
         m = e - s
         x = X[s * d : e * d]
-        forward_block(params, x, sizes, offs, aoff, m, act, zo)
-        total += backward_block(
-            params, x, Y[s * k : e * k], sizes, offs, aoff, m, act, zo, d1, d2, g, loss_fn
-        )
+        forward_block(params, x, sizes, offs, blas, aoff, m, act, zo, bits)
+        total += backward_block(params, x, Y[s * k : e * k], sizes, offs, blas, aoff, m, act,
+                                zo, d1, d2, gtmp, g, loss_fn)  # fmt: skip
     return total
 
 
-@parallel_jit
-def loss_grad(params, X, Y, sizes, offs, aoff, rows, bounds, act, zo, d1, d2, gbuf, closs,
-              loss_fn, g):  # fmt: skip
-    """Summed loss over all rows (returned) and summed gradient (into ``g``), unscaled."""
-    n_chunks = bounds.shape[0] - 1
-    for c in prange(n_chunks):
-        closs[c] = chunk_loss_grad(
-            params, X, Y, sizes, offs, aoff, rows, bounds[c], bounds[c + 1],
-            act[c], zo[c], d1[c], d2[c], gbuf[c], loss_fn,
-        )  # fmt: skip
-    # Fixed-order reduction: the same sums in the same order for any thread count.
+# ----------------------------------------------------------------------------- entry points
+@jit
+def reduce_chunks(closs, gbuf, g):
+    """Sum of the chunks' losses (returned) and gradients (into ``g``), always in chunk order,
+    so the result is the same for any thread count."""
     total = closs[0]
     g[:] = gbuf[0]
-    for c in range(1, n_chunks):
+    for c in range(1, closs.shape[0]):
         total += closs[c]
         for j in range(g.shape[0]):
             g[j] += gbuf[c, j]
     return total
 
 
-@jit
-def train(params, X, Y, sizes, offs, aoff, rows, bounds, act, zo, d1, d2, gbuf, closs,
-          loss_fn, g, scale, lr, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
+@parallel_jit
+def loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, bits, gtmp,
+              gbuf, closs, loss_fn, g):  # fmt: skip
+    """Summed loss over all rows (returned) and summed gradient (into ``g``), unscaled."""
+    for c in prange(bounds.shape[0] - 1):
+        closs[c] = chunk_loss_grad(
+            params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
+            act[c], zo[c], d1[c], d2[c], bits[c], gtmp[c], gbuf[c], loss_fn,
+        )  # fmt: skip
+    return reduce_chunks(closs, gbuf, g)
+
+
+@parallel_jit
+def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, bits, gtmp, gbuf,
+          closs, loss_fn, g, scale, lr, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
     """Run up to ``epochs`` full-batch gradient-descent epochs in place on ``params``.
 
     ``hist[e]`` receives epoch ``e``'s loss (from its forward pass, before its update).
@@ -163,10 +277,15 @@ def train(params, X, Y, sizes, offs, aoff, rows, bounds, act, zo, d1, d2, gbuf, 
     or whose update would make a parameter non-finite, is not applied: training stops with
     ``DIVERGED`` and ``params`` keep their last finite values.
     """
+    # The chunk loop is written out here rather than calling ``loss_grad``: a parallel kernel
+    # called from another compiled function crashed when loaded back from numba's disk cache.
     for e in range(epochs):
-        total = loss_grad(params, X, Y, sizes, offs, aoff, rows, bounds, act, zo, d1, d2,
-                          gbuf, closs, loss_fn, g)  # fmt: skip
-        loss = total * scale
+        for c in prange(bounds.shape[0] - 1):
+            closs[c] = chunk_loss_grad(
+                params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
+                act[c], zo[c], d1[c], d2[c], bits[c], gtmp[c], gbuf[c], loss_fn,
+            )  # fmt: skip
+        loss = reduce_chunks(closs, gbuf, g) * scale
         if not np.isfinite(loss):
             return e, DIVERGED
         hist[e] = loss
@@ -193,7 +312,7 @@ def train(params, X, Y, sizes, offs, aoff, rows, bounds, act, zo, d1, d2, gbuf, 
 
 
 @parallel_jit
-def predict(params, X, sizes, offs, aoff, rows, bounds, act, zo, out):
+def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, bits, out):
     """Output-layer activations of every row of ``X`` into ``out`` (flattened ``(n, k)``)."""
     d = sizes[0]
     n_layers = sizes.shape[0] - 1
@@ -204,5 +323,6 @@ def predict(params, X, sizes, offs, aoff, rows, bounds, act, zo, out):
         for s in range(bounds[c], bounds[c + 1], rows):
             e = min(s + rows, bounds[c + 1])
             m = e - s
-            forward_block(params, X[s * d : e * d], sizes, offs, aoff, m, act[c], zo[c])
+            forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act[c], zo[c],
+                          bits[c])  # fmt: skip
             out[s * k : e * k] = act[c, top : top + m * k]

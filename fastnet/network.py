@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from . import _kernels, reference
-from ._jit import call
+from ._engine import Engine
 from ._validation import (
     as_float_array,
     check_backend,
+    check_bool,
     check_dtype,
     check_float,
     check_int,
     check_layers,
+    check_outputs,
     check_X,
     check_y,
+    is_dask_array,
+    to_array,
+    weights_dtype,
 )
 from .losses import Loss, get_loss
 
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
-#: Rows per block: one block's activations for every layer stay in L1/L2 cache.
-BLOCK_ROWS = 64
-#: Rows are split into at most this many chunks (a function of n only, never of the thread
-#: count), so the fixed-order sum of chunk gradients is bit-identical for any thread count.
-MAX_CHUNKS = 16
 #: Epochs per compiled call when a callback or progress bar needs to run in between.
 DEFAULT_BLOCK_EPOCHS = 50
 
@@ -42,7 +44,6 @@ class _Layout:
 
     sizes: np.ndarray  # (L + 1,) int64 layer widths
     offs: np.ndarray  # (L,) start of W_l; b_l follows it
-    aoff: np.ndarray  # (L,) start of layer l + 1's activations in a row block's buffer
     n_params: int
 
     @classmethod
@@ -50,8 +51,7 @@ class _Layout:
         sizes = np.asarray(layers, dtype=np.int64)
         per_layer = sizes[:-1] * sizes[1:] + sizes[1:]
         offs = np.concatenate(([0], np.cumsum(per_layer)[:-1])).astype(np.int64)
-        aoff = BLOCK_ROWS * np.concatenate(([0], np.cumsum(sizes[1:])[:-1])).astype(np.int64)
-        return cls(sizes, offs, aoff, int(per_layer.sum()))
+        return cls(sizes, offs, int(per_layer.sum()))
 
     def views(self, flat: np.ndarray) -> Weights:
         """``[(W_1, b_1), ...]`` as views into ``flat``."""
@@ -61,25 +61,6 @@ class _Layout:
             W = flat[off : off + fi * fo].reshape(fi, fo)
             out.append((W, flat[off + fi * fo : off + fi * fo + fo]))
         return out
-
-
-class _Workspace:
-    """Every buffer the kernels need for ``n`` rows, allocated once per call of ``fit``."""
-
-    def __init__(self, layout: _Layout, n: int, dtype: np.dtype) -> None:
-        n_blocks = -(-n // BLOCK_ROWS)
-        n_chunks = min(MAX_CHUNKS, n_blocks)
-        block_edges = (np.arange(n_chunks + 1) * n_blocks) // n_chunks
-        self.bounds = np.minimum(block_edges * BLOCK_ROWS, n).astype(np.int64)
-        sizes = layout.sizes
-        self.act = np.empty((n_chunks, BLOCK_ROWS * int(sizes[1:].sum())), dtype)
-        self.zo = np.empty((n_chunks, BLOCK_ROWS * int(sizes[-1])), dtype)
-        width = BLOCK_ROWS * int(sizes[1:].max())
-        self.d1 = np.empty((n_chunks, width), dtype)
-        self.d2 = np.empty((n_chunks, width), dtype)
-        self.gbuf = np.empty((n_chunks, layout.n_params), dtype)
-        self.closs = np.empty(n_chunks, dtype)
-        self.g = np.empty(layout.n_params, dtype)
 
 
 def _initial_params(layers: Sequence[int], seed: int | None, dtype: np.dtype) -> np.ndarray:
@@ -162,18 +143,12 @@ class Network:
         for i, pair in enumerate(pairs):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"weights[{i}] must be a (W, b) pair")
-            arrays.extend(np.asarray(a) for a in pair)
-        if dtype is None:
-            kinds = {a.dtype for a in arrays if a.dtype.kind == "f"}
-            if len(kinds) > 1:
-                names = sorted(k.name for k in kinds)
-                raise ValueError(f"weights mix dtypes {names}; pass dtype= to convert them")
-            dtype = kinds.pop() if kinds else np.float64
-        dt = check_dtype(dtype)
+            arrays.extend(to_array(a, f"weights[{i}][{j}]") for j, a in enumerate(pair))
+        dt = weights_dtype(arrays) if dtype is None else check_dtype(dtype)
         layers = []
-        for i, pair in enumerate(pairs):
-            W = as_float_array(pair[0], f"weights[{i}][0] (W)", dt)
-            b = as_float_array(pair[1], f"weights[{i}][1] (b)", dt)
+        for i in range(len(pairs)):
+            W = as_float_array(arrays[2 * i], f"weights[{i}][0] (W)", dt)
+            b = as_float_array(arrays[2 * i + 1], f"weights[{i}][1] (b)", dt)
             if W.ndim != 2 or 0 in W.shape:
                 raise ValueError(
                     f"weights[{i}][0] (W) must be a non-empty 2-D array, got {W.shape}"
@@ -228,6 +203,29 @@ class Network:
             f"dtype={self._dtype.name}, backend={self._backend!r})"
         )
 
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the network to ``path`` (an ``.npz``, written atomically); see ``fastnet.load``.
+
+        Weights, layer sizes, loss, dtype, backend, ``history_``, ``n_epochs_`` and
+        ``converged_`` are stored exactly. Returns ``path`` as a ``Path``.
+        """
+        from .persistence import save
+
+        return save(self, path)
+
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        """Pickle the same versioned state as ``save`` (arrays only, no compiled objects)."""
+        from .persistence import network_state
+
+        return network_state(self)
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        """Rebuild from ``__getstate__``'s state, with ``load``'s checks, owning fresh arrays."""
+        from .persistence import from_state
+
+        self.__dict__.update(vars(from_state(state, cls=type(self), source="pickled state")))
+
     # ------------------------------------------------------------------ training
     def fit(
         self,
@@ -265,7 +263,8 @@ class Network:
             large for the data). The network keeps the last finite weights and ``history_``
             holds the losses up to that point.
         """
-        lr = check_float(lr, "lr", positive=True)
+        lr = check_float(lr, "lr", positive=True, dtype=self._dtype)
+        progress = check_bool(progress, "progress")
         epochs = check_int(epochs, "epochs", 1)
         if tol is not None:
             tol = check_float(tol, "tol", positive=False)
@@ -278,6 +277,11 @@ class Network:
             block_epochs = DEFAULT_BLOCK_EPOCHS
         else:
             block_epochs = epochs
+        if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
+            from .distributed import _fit
+
+            return _fit(self, X, y, lr, epochs, tol, n_iter_no_change, callback, progress,
+                        block_epochs)  # fmt: skip
         Xc, Y = self._check_data(X, y)
 
         dt = self._dtype.type
@@ -317,20 +321,9 @@ class Network:
         """A function ``run(epochs, hist) -> (epochs_run, status)`` for the chosen backend."""
         n = X.shape[0]
         if self._backend == "numba":
-            ws = _Workspace(self._layout, n, self._dtype)
-            lay = self._layout
-            scale = self._dtype.type(1.0 / n)
-            Xf, Yf = X.ravel(), Y.ravel()
-
-            def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
-                return call(
-                    _kernels.train,
-                    self._params, Xf, Yf, lay.sizes, lay.offs, lay.aoff, BLOCK_ROWS, ws.bounds,
-                    ws.act, ws.zo, ws.d1, ws.d2, ws.gbuf, ws.closs, self._loss.kernel, ws.g,
-                    scale, lr, epochs, tol, n_iter_no_change, state, hist,
-                )  # fmt: skip
-
-            return run
+            engine = Engine(self._layers, n, self._dtype)
+            return engine.trainer(self._params, X.ravel(), Y.ravel(), self._loss.kernel, lr, tol,
+                                  n_iter_no_change, state)  # fmt: skip
 
         views = self._layout.views(self._params)
         loss = self._loss_name
@@ -369,16 +362,16 @@ class Network:
             activations, _ = reference.forward(self._layout.views(self._params), Xc)
             return activations[-1]
         n = Xc.shape[0]
-        ws = _Workspace(self._layout, n, self._dtype)
-        out = np.empty(n * self._layers[-1], self._dtype)
-        lay = self._layout
-        call(_kernels.predict, self._params, Xc.ravel(), lay.sizes, lay.offs, lay.aoff, BLOCK_ROWS,
-                         ws.bounds, ws.act, ws.zo, out)  # fmt: skip
+        out = Engine(self._layers, n, self._dtype).predict(self._params, Xc.ravel())
         return out.reshape(n, -1)
 
     def predict_proba(self, X: object) -> np.ndarray:
         """Output activations: shape ``(n,)`` when the network has one output, else ``(n, k)``."""
-        P = self._output(check_X(X, self._layers[0], self._dtype))
+        if is_dask_array(X):  # a lazy dask array, computed block by block
+            from .distributed import predict_proba
+
+            return predict_proba(self, X)
+        P = check_outputs(self._output(check_X(X, self._layers[0], self._dtype)), self._dtype)
         return P[:, 0].copy() if self._layers[-1] == 1 else P
 
     def predict(self, X: object) -> np.ndarray:
@@ -395,15 +388,10 @@ class Network:
                 )
             return self._dtype.type(J), [(dW.copy(), db.copy()) for dW, db in grads]
         n = Xc.shape[0]
-        ws = _Workspace(self._layout, n, self._dtype)
-        lay = self._layout
-        total = call(
-            _kernels.loss_grad,
-            self._params, Xc.ravel(), Y.ravel(), lay.sizes, lay.offs, lay.aoff, BLOCK_ROWS,
-            ws.bounds, ws.act, ws.zo, ws.d1, ws.d2, ws.gbuf, ws.closs, self._loss.kernel, ws.g,
-        )  # fmt: skip
+        engine = Engine(self._layers, n, self._dtype)
+        total, g = engine.loss_grad(self._params, Xc.ravel(), Y.ravel(), self._loss.kernel)
         scale = self._dtype.type(1.0 / n)
-        g = ws.g * scale
+        g = g * scale
         return self._dtype.type(total * scale), [
             (W.copy(), b.copy()) for W, b in self._layout.views(g)
         ]
@@ -422,7 +410,7 @@ class Network:
         Y = check_y(y, Xc.shape[0], self._layers[-1], self._dtype, unit=True)
         if not np.isin(Y, (0, 1)).all():
             raise ValueError("y must contain only 0/1 labels to compute an accuracy")
-        pred = self._output(Xc) >= 0.5
+        pred = check_outputs(self._output(Xc), self._dtype) >= 0.5
         return float(np.mean(np.all(pred == (Y == 1), axis=1)))
 
 

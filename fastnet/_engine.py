@@ -1,0 +1,94 @@
+"""``Engine``: the numba backend's buffers for one data size, and the calls into the kernels.
+
+``network.py`` (and ``distributed.py``) validate and convert; an ``Engine`` allocates every
+buffer the kernels need once, chooses the kernel variant per layer, and runs the compiled code.
+It is the only place that knows the kernels' argument lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+# numba's np.dot calls SciPy's BLAS: load it now so that ``threadpool_limits`` below sees it.
+import scipy.linalg.cython_blas  # noqa: F401
+from threadpoolctl import threadpool_limits
+
+from . import _kernels
+from ._jit import call
+
+#: Rows are split into at most this many chunks (a function of n only, never of the thread
+#: count), so the fixed-order sum of chunk gradients is bit-identical for any thread count.
+MAX_CHUNKS = 16
+#: Layers with at least this many weights (fan_in * fan_out) use BLAS (np.dot) for their
+#: products; smaller ones use explicit loops, which win when a product is only a few hundred
+#: multiply-adds and a BLAS call's fixed cost dominates (measured: README, "Kernel variants").
+BLAS_MIN_WEIGHTS = 512
+#: Rows per block: explicit loops keep a block's activations in L1; BLAS layers get larger
+#: blocks, to amortise each call's fixed cost.
+ROWS_LOOPS = 64
+ROWS_BLAS = 256
+
+
+class Engine:
+    """Buffers and kernel calls for a network of widths ``layers`` on ``n`` rows of ``dtype``."""
+
+    def __init__(self, layers: Sequence[int], n: int, dtype: np.dtype) -> None:
+        sizes = np.asarray(layers, dtype=np.int64)
+        fan = sizes[:-1] * sizes[1:]
+        self.sizes = sizes
+        self.offs = np.concatenate(([0], np.cumsum(fan + sizes[1:])[:-1])).astype(np.int64)
+        self.n_params = int((fan + sizes[1:]).sum())
+        self.blas = (fan >= BLAS_MIN_WEIGHTS).astype(np.uint8)
+        self.rows = rows = ROWS_BLAS if self.blas.any() else ROWS_LOOPS
+        self.aoff = rows * np.concatenate(([0], np.cumsum(sizes[1:])[:-1])).astype(np.int64)
+        self.dtype = np.dtype(dtype)
+        self.n = n
+
+        n_blocks = -(-n // rows)
+        n_chunks = min(MAX_CHUNKS, n_blocks)
+        edges = (np.arange(n_chunks + 1) * n_blocks) // n_chunks
+        self.bounds = np.minimum(edges * rows, n).astype(np.int64)
+        width = rows * int(sizes[1:].max())
+        bits_dtype = np.int64 if self.dtype == np.float64 else np.int32
+        self.act = np.empty((n_chunks, rows * int(sizes[1:].sum())), dtype)
+        self.zo = np.empty((n_chunks, rows * int(sizes[-1])), dtype)
+        self.d1 = np.empty((n_chunks, width), dtype)
+        self.d2 = np.empty((n_chunks, width), dtype)
+        self.bits = np.empty((n_chunks, width), bits_dtype)
+        self.gtmp = np.empty((n_chunks, int(fan.max())), dtype)
+        self.gbuf = np.empty((n_chunks, self.n_params), dtype)
+        self.closs = np.empty(n_chunks, dtype)
+        self.g = np.empty(self.n_params, dtype)
+
+    def _common(self):
+        return (self.sizes, self.offs, self.blas, self.aoff, self.rows, self.bounds, self.act,
+                self.zo)  # fmt: skip
+
+    def loss_grad(self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn):
+        """Unscaled summed loss over the rows of flat ``X``, and the summed gradient ``self.g``."""
+        with threadpool_limits(1, user_api="blas"):
+            total = call(_kernels.loss_grad, params, X, Y, *self._common(), self.d1, self.d2,
+                         self.bits, self.gtmp, self.gbuf, self.closs, loss_fn, self.g)  # fmt: skip
+        return total, self.g
+
+    def trainer(self, params, X, Y, loss_fn, lr, tol, n_iter_no_change, state):
+        """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``train``."""
+        scale = self.dtype.type(1.0 / self.n)
+        lr = self.dtype.type(lr)
+        args = (params, X, Y, *self._common(), self.d1, self.d2, self.bits, self.gtmp, self.gbuf,
+                self.closs, loss_fn, self.g, scale, lr)  # fmt: skip
+
+        def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
+            with threadpool_limits(1, user_api="blas"):
+                return call(_kernels.train, *args, epochs, tol, n_iter_no_change, state, hist)
+
+        return run
+
+    def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Output activations of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
+        out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
+        with threadpool_limits(1, user_api="blas"):
+            call(_kernels.predict, params, X, *self._common(), self.bits, out)
+        return out
