@@ -2,6 +2,7 @@
 
 from .losses import ALIASES as LOSS_NAMES
 from .network import DivergedError, Network
+from .persistence import load
 
-__all__ = ["DivergedError", "LOSS_NAMES", "Network"]
+__all__ = ["DivergedError", "LOSS_NAMES", "Network", "load"]
 __version__ = "0.1.0"

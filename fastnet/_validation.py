@@ -6,28 +6,38 @@ Inputs are never modified: conversions always produce new arrays when anything m
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import operator
+import sys
+from collections.abc import Iterable
 
 import numpy as np
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 BACKENDS = ("numba", "numpy")
 
+#: Element types accepted inside an object array (a DataFrame of mixed columns, a list of
+#: Decimals, ...). Strings are rejected even when they look like numbers: "1" is not 1.
+_REAL_SCALARS = (numbers.Real, np.bool_, decimal.Decimal)
+
 
 def check_dtype(dtype: object) -> np.dtype:
-    """``np.float32``/``np.float64`` (or their names) -> ``np.dtype``."""
+    """``np.float32``/``np.float64`` (or their names, either byte order) -> native dtype."""
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from exc
+    if dt.kind == "f":
+        dt = dt.newbyteorder("=")  # '>f8' names float64 too; we compute in native order
     if dt not in DTYPES:
         raise ValueError(f"dtype must be np.float32 or np.float64, got {dt.name!r}")
     return dt
 
 
 def check_backend(backend: object) -> str:
+    """One of ``BACKENDS``."""
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     return backend
@@ -43,8 +53,21 @@ def check_int(value: object, name: str, minimum: int) -> int:
     return value
 
 
-def check_float(value: object, name: str, *, positive: bool) -> float:
-    """A finite real number, ``> 0`` if ``positive`` else ``>= 0``."""
+def check_bool(value: object, name: str) -> bool:
+    """``True`` or ``False`` (Python or NumPy booleans only: ``"no"`` is not false)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_float(
+    value: object, name: str, *, positive: bool, dtype: np.dtype | None = None
+) -> float:
+    """A finite real number, ``> 0`` if ``positive`` else ``>= 0``.
+
+    With ``dtype``, the value must also stay finite (and non-zero if ``positive``) once
+    rounded to that dtype: ``lr=1e39`` is infinite and ``lr=1e-50`` is zero in float32.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)
@@ -54,12 +77,19 @@ def check_float(value: object, name: str, *, positive: bool) -> float:
         raise ValueError(f"{name} must be > 0, got {value}")
     if not positive and value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
+    if dtype is not None:
+        with np.errstate(over="ignore"):
+            rounded = dtype.type(value)
+        if not np.isfinite(rounded):
+            raise ValueError(f"{name}={value} is too large for {dtype.name} (it overflows to inf)")
+        if positive and rounded == 0:
+            raise ValueError(f"{name}={value} is too small for {dtype.name} (it rounds to 0)")
     return value
 
 
 def check_layers(layers: object) -> tuple[int, ...]:
     """Layer widths ``(d, h1, ..., k)``: at least two positive integers."""
-    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
         raise TypeError(f"layers must be a sequence of integers like (d, h, k), got {layers!r}")
     sizes = tuple(layers)
     if len(sizes) < 2:
@@ -67,25 +97,55 @@ def check_layers(layers: object) -> tuple[int, ...]:
     return tuple(check_int(s, f"layers[{i}]", 1) for i, s in enumerate(sizes))
 
 
-def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
-    """A finite array of ``dtype`` (a new array whenever conversion is needed).
+def is_dask_array(a: object) -> bool:
+    """Whether ``a`` is a ``dask.array.Array``; never imports dask (no dask array without it)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(a, dask_array.Array)
 
-    Booleans and integers are converted; strings, objects and complex numbers are rejected.
+
+def to_array(a: object, name: str) -> np.ndarray:
+    """``np.asarray(a)`` (never a copy when ``a`` already is an array), errors naming ``name``.
+
+    Rejects dask arrays (``fastnet.distributed`` handles those), sparse matrices and ragged
+    nested sequences with a message instead of NumPy's.
     """
-    if hasattr(a, "__array_namespace__") and type(a).__module__.startswith("dask"):
+    module = type(a).__module__
+    if is_dask_array(a):
         raise TypeError(f"{name} is a dask array: use fastnet.distributed for dask inputs")
-    arr = np.asarray(a)
+    if module.startswith("scipy.sparse") or hasattr(a, "tocsr"):
+        raise TypeError(f"{name} is a sparse matrix; pass a dense array ({name}.toarray())")
+    try:
+        return np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{name} could not be read as a rectangular array of numbers "
+            f"(ragged nested sequences?): {exc}"
+        ) from exc
+
+
+def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
+    """A finite, C-contiguous, native-order, writeable array of ``dtype``.
+
+    The result is ``a`` itself only when ``a`` already is exactly that; otherwise a new array.
+    Booleans and integers are converted; strings, objects other than real numbers and complex
+    numbers are rejected. Any shape (0-d included) is kept as is.
+    """
+    arr = to_array(a, name)
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}")
     if kind == "O":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be numeric, got an object array") from exc
+        for v in arr.flat:
+            if not isinstance(v, _REAL_SCALARS):
+                raise TypeError(
+                    f"{name} must be numeric, got an object array containing "
+                    f"{type(v).__name__} {v!r}"
+                )
+        arr = arr.astype(np.float64)
     elif kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):  # overflow is reported below, with the argument's name
+        out = np.asarray(arr, dtype=dtype, order="C")
     if not out.flags.writeable:  # the kernels' types are for writeable arrays; we never write
         out = out.copy()
     if out.size and not np.isfinite(out).all():
@@ -95,6 +155,24 @@ def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
             )
         raise ValueError(f"{name} contains NaN or infinity")
     return out
+
+
+def weights_dtype(arrays: list[np.ndarray]) -> np.dtype:
+    """The floating dtype shared by ``arrays`` (float64 if none is floating).
+
+    Byte order does not count: big-endian and little-endian float64 are the same dtype here.
+    """
+    kinds = {a.dtype.newbyteorder("=") for a in arrays if a.dtype.kind == "f"}
+    if len(kinds) > 1:
+        names = sorted(k.name for k in kinds)
+        raise ValueError(f"weights mix dtypes {names}; pass dtype= to convert them")
+    dt = kinds.pop() if kinds else np.dtype(np.float64)
+    if dt not in DTYPES:
+        raise ValueError(
+            f"weights have dtype {dt.name}; pass dtype=np.float32 or dtype=np.float64 "
+            "to convert them"
+        )
+    return dt
 
 
 def check_X(X: object, n_features: int, dtype: np.dtype, name: str = "X") -> np.ndarray:
@@ -123,6 +201,21 @@ def check_y(y: object, n_samples: int, n_outputs: int, dtype: np.dtype, unit: bo
         raise ValueError(f"y has {arr.shape[0]} samples but X has {n_samples}")
     if unit and (arr.min() < 0 or arr.max() > 1):
         raise ValueError(
-            f"y must lie in [0, 1] for the log loss, got values in [{arr.min()}, {arr.max()}]"
+            f"y must lie in [0, 1] for the log loss and for score, "
+            f"got values in [{arr.min()}, {arr.max()}]"
         )
     return arr
+
+
+def check_outputs(P: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``P`` itself when every output is finite; NaN outputs are an error, never a prediction.
+
+    Finite weights and inputs can still overflow a layer's logits (``inf - inf`` is NaN), e.g.
+    at the last finite weights of a diverged ``fit``; ``predict`` would turn NaN into label 0.
+    """
+    if not np.isfinite(P).all():
+        raise FloatingPointError(
+            f"the network's outputs contain NaN: a layer's logits overflowed {dtype.name} "
+            "(the weights or X are too large)"
+        )
+    return P
