@@ -6,3 +6,14 @@ from .persistence import load
 
 __all__ = ["DivergedError", "LOSS_NAMES", "Network", "load"]
 __version__ = "0.1.0"
+
+# Loaded on first use (module __getattr__), so `import fastnet` never imports matplotlib.
+__all__ += ["plot_history"]
+
+
+def __getattr__(name: str):
+    if name == "plot_history":
+        from .plotting import plot_history
+
+        return plot_history
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,10 @@ from .network import Network
 
 def demo(args: argparse.Namespace) -> int:
     """The notes' "Step 3: test model": train on built-in data, test on held-out data."""
+    if args.plot:  # fail before training, not after, when matplotlib is missing
+        from .plotting import require_matplotlib, save_history_plot
+
+        require_matplotlib()
     datasets = demo_datasets()
     # Compile (or load from the disk cache) before timing, and say how long it took.
     t0 = time.perf_counter()
@@ -28,6 +32,7 @@ def demo(args: argparse.Namespace) -> int:
     )
     print(header)
     print("-" * len(header))
+    curves = {"mse": [], "log": []}  # (dataset, numba network) per loss, for --plot
     for name, (X_tr, X_te, y_tr, y_te) in datasets.items():
         layers = (X_tr.shape[1], 16, 1)
         for loss in ("mse", "log"):
@@ -37,6 +42,8 @@ def demo(args: argparse.Namespace) -> int:
                 t = time.perf_counter()
                 net.fit(X_tr, y_tr, lr=args.lr, epochs=args.epochs, tol=args.tol)
                 per_epoch[backend] = (time.perf_counter() - t) * 1e3 / max(net.n_epochs_, 1)
+                if backend == "numba":
+                    curves[loss].append((name, net))
                 speedup = per_epoch["numpy"] / per_epoch["numba"] if backend == "numpy" else None
                 print(
                     f"{name:<20} {loss:<4} {backend:<6} {net.score(X_te, y_te):>8.3f} "
@@ -48,6 +55,9 @@ def demo(args: argparse.Namespace) -> int:
         f"at most {args.epochs} epochs, tol={args.tol}; 70/30 split, standardised inputs. "
         "speedup = numpy ms/epoch / numba ms/epoch."
     )
+    if args.plot:
+        save_history_plot(args.plot, {f"loss={loss!r} (numba)": c for loss, c in curves.items()})
+        print(f"loss curves of both losses written to {args.plot}")
     return 0
 
 
@@ -59,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=1000)
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", metavar="PATH", help="also write both losses' curves to PATH (.png)")
     p.set_defaults(func=demo)
     sub.add_parser("bench", help="benchmark report (see python -m fastnet bench --help)")
     return parser
