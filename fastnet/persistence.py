@@ -151,7 +151,7 @@ def save(net: Network, path: str | os.PathLike) -> Path:
     renamed over ``path`` (``os.replace``), so ``path`` holds either its old contents or the
     complete new file, never a partial one, whatever fails along the way.
     """
-    path = Path(os.fspath(path))
+    path = Path(_fspath(path))
     state = network_state(net)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     # os.open with mode 0o666 lets the umask decide the final permissions, as open() would.
@@ -181,7 +181,7 @@ def load(path: str | os.PathLike, *, backend: str | None = None) -> Network:
         The file is not a fastnet model file, is truncated or corrupt, or was written by a
         newer fastnet (a higher format version).
     """
-    source = repr(os.fspath(path))
+    source = repr(_fspath(path))
     with open(path, "rb") as f:
         try:
             data = np.load(f, allow_pickle=False)
@@ -198,6 +198,15 @@ def load(path: str | os.PathLike, *, backend: str | None = None) -> Network:
 
 
 # ---------------------------------------------------------------------------- helpers
+def _fspath(path: object) -> str | bytes:
+    try:
+        return os.fspath(path)
+    except TypeError as exc:
+        raise TypeError(
+            f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}"
+        ) from exc
+
+
 def _array(
     state: Mapping[str, object],
     key: str,

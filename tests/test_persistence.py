@@ -240,6 +240,14 @@ def test_files_that_are_not_fastnet_models_are_rejected(tmp_path):
         assert repr(str(path)) in str(info.value)  # the message names the file
 
 
+@pytest.mark.parametrize("path", [None, 3, ["m.npz"]])
+def test_a_path_that_is_not_a_path_is_a_type_error(backend, path):
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike, got"):
+        Network((2, 1), backend=backend).save(path)
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike, got"):
+        fastnet.load(path)
+
+
 def test_a_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         fastnet.load(tmp_path / "nope.npz")

@@ -497,9 +497,9 @@ def _digest(a):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("variant", ["plain", "fortran", "read-only", "big-endian"])
 def test_caller_arrays_are_never_modified(backend, dtype, variant):
-    X, y = data(n=70, d=3, k=2, seed=6)
-    weights = _w((3, 5), (5, 2))
-    if variant != "plain":  # "plain" arrays (C-ordered float64) may be used without a copy
+    X, y = data(n=70, d=3, k=2, seed=6, dtype=dtype)
+    weights = _w((3, 5), (5, 2), dtype=dtype)
+    if variant != "plain":  # "plain" arrays (C-ordered, the net's dtype) may be used uncopied
         X, y = _variants(X)[variant], _variants(y)[variant]
         weights = [(_variants(W)[variant], _variants(b)[variant]) for W, b in weights]
     arrays = [X, y] + [a for pair in weights for a in pair]
