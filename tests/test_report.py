@@ -1,0 +1,209 @@
+"""The benchmark report: reading results, the tables' arithmetic, the plot, the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from fastnet import report
+from fastnet.benchmarks import IMPLEMENTATIONS, smoke_workload, unavailable
+from fastnet.data import WORKLOADS
+
+HEADER = {
+    "date": "2026-01-01 00:00 UTC",
+    "commit": "abc1234",
+    "machine": "box (Linux x86_64)",
+    "cpu": "Some CPU",
+    "cores": 2,
+    "numba_threads": 2,
+    "libraries": {"python": "3.11", "numpy": "2.0", "jax": "not installed"},
+}
+
+
+def result(impl, ms, workload="S", loss="mse", dtype="float64", epochs=100):
+    """A result whose median call takes ``ms`` milliseconds per epoch."""
+    return report.Result(workload, loss, dtype, impl, epochs, ms * epochs / 1e3, 3)
+
+
+def pytest_benchmark_json(entries):
+    """The parts of pytest-benchmark's ``--benchmark-json`` output that the report reads."""
+    return {
+        "machine_info": {
+            "node": "box",
+            "system": "Linux",
+            "machine": "x86_64",
+            "python_version": "3.11.7",
+            "cpu": {"brand_raw": "Some CPU", "count": 2},
+            "numba_threads": 2,
+            "libraries": {"python": "3.11.7"},
+        },
+        "commit_info": {"id": "0123456789abcdef", "dirty": False},
+        "benchmarks": [
+            {
+                "group": f"{w}|{loss}|{dt}",
+                "name": f"test_train[{w}-{loss}-{dt}-{impl}]",
+                "extra_info": {
+                    "implementation": impl,
+                    "workload": w,
+                    "loss": loss,
+                    "dtype": dt,
+                    "epochs": epochs,
+                    "n": 1000,
+                },
+                "stats": {"median": median, "rounds": 5, "data": [median] * 5},
+            }
+            for w, loss, dt, impl, epochs, median in entries
+        ]
+        + [  # a design-decision benchmark: not part of the comparison table
+            {
+                "group": "threads|S|mse|float64",
+                "name": "test_threads[S-mse-float64-1]",
+                "extra_info": {"decision": "threads", "threads": 1, "epochs": 2000},
+                "stats": {"median": 1.0, "rounds": 3},
+            }
+        ],
+        "datetime": "2026-01-01T00:00:00",
+        "version": "5.2.3",
+    }
+
+
+def test_ms_per_epoch_is_the_median_call_divided_by_the_epochs():
+    r = report.Result("S", "mse", "float64", "numpy", 2000, median_s=0.86, rounds=5)
+    assert r.ms_per_epoch == pytest.approx(0.43)
+
+
+def test_speedups_are_other_time_over_fastnet_time():
+    rep = {
+        "header": HEADER,
+        "results": [result("fastnet", 0.1), result("numpy", 0.45), result("torch", 0.02)],
+    }
+    lines = report.format_tables(rep).splitlines()
+    row = next(line for line in lines if line.startswith("S        mse  float64"))
+    cells = row.split("|")
+    assert cells[1].split() == ["0.1", "0.45", "0.02"]
+    assert [float(c) for c in cells[2].split()] == [4.5, 0.2]
+
+
+def test_loss_table_puts_mse_and_log_side_by_side():
+    rep = {
+        "header": HEADER,
+        "results": [
+            result("fastnet", 0.2, loss="mse"),
+            result("fastnet", 0.3, loss="log"),
+            result("numpy", 0.4, loss="mse"),
+            result("numpy", 0.2, loss="log"),
+        ],
+    }
+    text = report.format_tables(rep)
+    fastnet_row = next(line for line in text.splitlines() if "fastnet  |" in line)
+    numpy_row = next(line for line in text.splitlines() if "numpy    |" in line)
+    assert fastnet_row.split("|")[1].split() == ["0.2", "0.3", "1.50"]
+    assert numpy_row.split("|")[1].split() == ["0.4", "0.2", "0.50"]
+
+
+def test_a_missing_implementation_shows_a_dash_not_a_ratio():
+    rep = {"header": HEADER, "results": [result("fastnet", 0.1), result("jax", 0.2, loss="log")]}
+    text = report.format_tables(rep)
+    row = next(line for line in text.splitlines() if line.startswith("S        mse"))
+    assert row.split("|")[2].split() == ["–"]
+
+
+def test_reads_pytest_benchmark_json(tmp_path):
+    path = tmp_path / "pb.json"
+    entries = [
+        ("S", "mse", "float64", "fastnet", 2000, 0.2),
+        ("S", "mse", "float64", "numpy", 2000, 0.8),
+    ]
+    path.write_text(json.dumps(pytest_benchmark_json(entries)))
+    rep = report.load(path)
+    assert [(r.implementation, r.ms_per_epoch) for r in rep["results"]] == [
+        ("fastnet", pytest.approx(0.1)),
+        ("numpy", pytest.approx(0.4)),
+    ]
+    assert rep["header"]["cpu"] == "Some CPU"
+    assert rep["header"]["commit"] == "0123456"
+
+
+def test_from_json_round_trips_through_the_reports_own_format(tmp_path, capsys):
+    src, out = tmp_path / "pb.json", tmp_path / "out.json"
+    entries = [
+        ("M", loss, dt, impl, 200, median)
+        for loss in ("mse", "log")
+        for dt in ("float64", "float32")
+        for impl, median in (("fastnet", 1.0), ("numpy", 3.0))
+    ]
+    src.write_text(json.dumps(pytest_benchmark_json(entries)))
+    assert report.main(["--from", str(src), "--json", str(out)]) == 0
+    first = capsys.readouterr().out
+    assert "Some CPU" in first and "3.00" in first
+    again = report.load(out)
+    assert len(again["results"]) == 8
+    assert report.main(["--from", str(out)]) == 0
+    second = capsys.readouterr().out
+    assert report.format_tables(again) in second
+
+
+def test_unknown_json_is_a_clear_error(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{}")
+    with pytest.raises(ValueError, match="neither"):
+        report.load(path)
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    rep = {
+        "header": HEADER,
+        "results": [
+            result(impl, ms, w, loss, dt)
+            for w in ("S", "M")
+            for loss in ("mse", "log")
+            for dt in ("float64", "float32")
+            for impl, ms in (("fastnet", 0.1), ("numpy", 0.4))
+        ],
+    }
+    path = tmp_path / "speedup.png"
+    report.plot(rep, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    rep = {"header": HEADER, "results": [result("fastnet", 0.1), result("numpy", 0.4)]}
+    with pytest.raises(SystemExit, match=r"pip install 'fastnet-numba\[plot\]'"):
+        report.plot(rep, tmp_path / "x.png")
+
+
+def test_header_names_cpu_threads_and_versions():
+    header = report.machine_header([])
+    text = report.format_header(header)
+    assert header["cpu"] and header["cpu"] in text
+    assert f"numba {header['numba_threads']}" in text
+    assert f"numpy {np.__version__}" in text
+
+
+def test_unknown_implementation_is_a_value_error():
+    with pytest.raises(ValueError, match="valid: fastnet, numpy"):
+        unavailable("tensorflow")
+
+
+def test_a_missing_peer_is_reported_with_the_install_command(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "jax" else real(name)
+    )
+    assert "pip install 'fastnet-numba[peers]'" in unavailable("jax")
+    assert unavailable("fastnet") is None
+
+
+@pytest.mark.parametrize("impl", list(IMPLEMENTATIONS))
+def test_each_call_of_a_run_starts_from_the_same_weights(impl):
+    if unavailable(impl):
+        pytest.skip(unavailable(impl))
+    run = IMPLEMENTATIONS[impl](smoke_workload(WORKLOADS["S"]), "log", np.float64)
+    np.testing.assert_array_equal(run(), run())
