@@ -1,6 +1,6 @@
 """Property-based tests over random shapes, dtypes, losses and learning rates (hypothesis).
 
-Shapes: 1-3 hidden layers of width 1-6, 1-3 outputs, 1-300 rows. The properties: the numba
+Shapes: 1-3 hidden layers of width 1-40, 1-3 outputs, 1-300 rows. The properties: the numba
 backend follows the NumPy baseline, ``gradients`` are the finite differences of ``loss``, a
 small enough step never increases the loss, and ``predict_proba`` lies in [0, 1]. Profiles
 (number of examples) are in ``_hypothesis_profiles.py``.
@@ -18,10 +18,17 @@ LOSSES = st.sampled_from(["mse", "log"])
 
 
 @st.composite
-def problems(draw, max_n=300, max_width=6, dtype=DTYPES):
-    """``(layers, X, y, dtype, loss, seed)``: standard-normal inputs, targets in [0, 1]."""
+def problems(draw, max_n=300, max_width=6, wide=True, dtype=DTYPES):
+    """``(layers, X, y, dtype, loss, seed)``: standard-normal inputs, targets in [0, 1].
+
+    With ``wide``, hidden layers are sometimes up to 40 wide, so that the kernels' code path
+    for large layers (BLAS) is exercised as well as the explicit loops for small ones.
+    """
     d = draw(st.integers(1, max_width))
-    hidden = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=3))
+    width = st.integers(1, max_width)
+    if wide:
+        width = st.one_of(width, st.integers(max_width + 1, 40))
+    hidden = draw(st.lists(width, min_size=1, max_size=3))
     k = draw(st.integers(1, 3))
     n = draw(st.integers(1, max_n))
     dt = draw(dtype)
@@ -63,7 +70,7 @@ def test_numba_backend_follows_the_numpy_baseline(problem, lr, epochs):
 
 
 @given(
-    problem=problems(max_n=40, max_width=4, dtype=st.just(np.float64)),
+    problem=problems(max_n=40, max_width=4, wide=False, dtype=st.just(np.float64)),
     backend=st.sampled_from(["numba", "numpy"]),
 )
 def test_gradients_are_the_finite_differences_of_the_loss(problem, backend):
