@@ -24,11 +24,11 @@ MAX_CHUNKS = 16
 #: Layers with at least this many weights (fan_in * fan_out) use BLAS (np.dot) for their
 #: products; smaller ones use explicit loops, which win when a product is only a few hundred
 #: multiply-adds and a BLAS call's fixed cost dominates (measured: README, "Kernel variants").
-BLAS_MIN_WEIGHTS = 512
+BLAS_MIN_WEIGHTS = 0
 #: Rows per block: explicit loops keep a block's activations in L1; BLAS layers get larger
 #: blocks, to amortise each call's fixed cost.
 ROWS_LOOPS = 64
-ROWS_BLAS = 256
+ROWS_BLAS = 128
 
 
 class Engine:
