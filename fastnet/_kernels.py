@@ -46,55 +46,69 @@ DIVERGED = 2
 # 0 (and exactly 1 on the other side), never NaN.
 
 
-def sigmoid_inplace(buf, bits):
-    """``buf[i] = 1 / (1 + exp(-buf[i]))``; ``bits`` is same-width integer scratch (>= len)."""
+def sigmoid_inplace(buf, b, bits, z, keep_z):
+    """``buf = 1 / (1 + exp(-(buf + b)))`` over a flattened ``(m, fo)`` block, ``b`` of length
+    ``fo``; with ``keep_z`` the logits ``buf + b`` are also written to ``z``. ``bits`` is
+    same-width integer scratch (at least as long as ``buf``)."""
     raise NotImplementedError("compiled only: call from numba code")
 
 
-def _sigmoid_f64(buf, bits):
+def _sigmoid_f64(buf, b, bits, z, keep_z):
     n = buf.shape[0]
-    for i in range(n):
-        x = min(max(-buf[i], -708.0), 709.0)
-        t = np.floor(x * 1.4426950408889634 + 0.5)
-        r = (x - t * 6.93147180369123816490e-01) - t * 1.90821492927058770002e-10
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        buf[i] = p * r + 1.0
-        bits[i] = (np.int64(t) + 1023) << 52
+    fo = b.shape[0]
+    for row in range(n // fo):
+        for j in range(fo):
+            i = row * fo + j
+            v = buf[i] + b[j]
+            if keep_z:
+                z[i] = v
+            x = min(max(-v, -708.0), 709.0)
+            t = np.floor(x * 1.4426950408889634 + 0.5)
+            r = (x - t * 6.93147180369123816490e-01) - t * 1.90821492927058770002e-10
+            p = 1.0 / 6227020800.0
+            p = p * r + 1.0 / 479001600.0
+            p = p * r + 1.0 / 39916800.0
+            p = p * r + 1.0 / 3628800.0
+            p = p * r + 1.0 / 362880.0
+            p = p * r + 1.0 / 40320.0
+            p = p * r + 1.0 / 5040.0
+            p = p * r + 1.0 / 720.0
+            p = p * r + 1.0 / 120.0
+            p = p * r + 1.0 / 24.0
+            p = p * r + 1.0 / 6.0
+            p = p * r + 0.5
+            p = p * r + 1.0
+            buf[i] = p * r + 1.0  # e^r
+            bits[i] = (np.int64(t) + 1023) << 52  # 2^t
     scale = bits[:n].view(np.float64)
     for i in range(n):
         buf[i] = 1.0 / (1.0 + buf[i] * scale[i])
 
 
-def _sigmoid_f32(buf, bits):
+def _sigmoid_f32(buf, b, bits, z, keep_z):
     f = np.float32
     lo, hi, one, half = f(-87.0), f(88.0), f(1.0), f(0.5)
     log2e, ln2_hi, ln2_lo = f(1.44269504), f(0.693359375), f(-2.12194440e-4)
     n = buf.shape[0]
-    for i in range(n):
-        x = min(max(-buf[i], lo), hi)
-        t = np.floor(x * log2e + half)
-        r = (x - t * ln2_hi) - t * ln2_lo
-        p = f(1.0 / 5040.0)
-        p = p * r + f(1.0 / 720.0)
-        p = p * r + f(1.0 / 120.0)
-        p = p * r + f(1.0 / 24.0)
-        p = p * r + f(1.0 / 6.0)
-        p = p * r + half
-        p = p * r + one
-        buf[i] = p * r + one
-        bits[i] = (np.int32(t) + np.int32(127)) << np.int32(23)
+    fo = b.shape[0]
+    for row in range(n // fo):
+        for j in range(fo):
+            i = row * fo + j
+            v = buf[i] + b[j]
+            if keep_z:
+                z[i] = v
+            x = min(max(-v, lo), hi)
+            t = np.floor(x * log2e + half)
+            r = (x - t * ln2_hi) - t * ln2_lo
+            p = f(1.0 / 5040.0)
+            p = p * r + f(1.0 / 720.0)
+            p = p * r + f(1.0 / 120.0)
+            p = p * r + f(1.0 / 24.0)
+            p = p * r + f(1.0 / 6.0)
+            p = p * r + half
+            p = p * r + one
+            buf[i] = p * r + one  # e^r
+            bits[i] = (np.int32(t) + np.int32(127)) << np.int32(23)  # 2^t
     scale = bits[:n].view(np.float32)
     for i in range(n):
         buf[i] = one / (one + buf[i] * scale[i])
@@ -104,7 +118,7 @@ def _sigmoid_f32(buf, bits):
 # into FMA instructions (fewer roundings, not more; no reordering, NaN/inf semantics kept). It
 # makes the sigmoid about 1.6x faster (bench/test_bench_variants.py).
 @overload(sigmoid_inplace, jit_options={**JIT_OPTIONS, "fastmath": {"contract"}})
-def _sigmoid_overload(buf, bits):
+def _sigmoid_overload(buf, b, bits, z, keep_z):
     if buf.dtype == types.float64:
         return _sigmoid_f64
     if buf.dtype == types.float32:
@@ -114,19 +128,17 @@ def _sigmoid_overload(buf, bits):
 
 # ----------------------------------------------------------------------------- one dense layer
 @jit
-def dense_forward(inp, W, b, out, blas):
-    """``out = inp @ W + b`` for one row block: ``(m, fi) @ (fi, fo) + (fo,)``."""
+def dense_forward(inp, W, out, blas):
+    """``out = inp @ W`` for one row block: ``(m, fi) @ (fi, fo)``; the bias is added later,
+    fused into the sigmoid's pass."""
     m, fo = out.shape
     fi = W.shape[0]
     if blas:
         np.dot(inp, W, out)
-        for i in range(m):
-            for j in range(fo):
-                out[i, j] += b[j]
     elif fo == 1:
         # One output: rows are independent, so loop over them innermost (no reduction chain).
         for i in range(m):
-            out[i, 0] = b[0]
+            out[i, 0] = 0
         for p in range(fi):
             w = W[p, 0]
             for i in range(m):
@@ -134,7 +146,7 @@ def dense_forward(inp, W, b, out, blas):
     else:
         for i in range(m):
             for j in range(fo):
-                out[i, j] = b[j]
+                out[i, j] = 0
             for p in range(fi):
                 a = inp[i, p]
                 for j in range(fo):
@@ -211,10 +223,9 @@ def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo, bits):
         W = params[w0 : w0 + fi * fo].reshape((fi, fo))
         flat = act[aoff[layer] : aoff[layer] + m * fo]
         out = flat.reshape((m, fo))
-        dense_forward(inp, W, params[w0 + fi * fo : w0 + fi * fo + fo], out, blas[layer])
-        if layer == n_layers - 1:
-            zo[: m * fo] = flat
-        sigmoid_inplace(flat, bits)
+        dense_forward(inp, W, out, blas[layer])
+        b = params[w0 + fi * fo : w0 + fi * fo + fo]
+        sigmoid_inplace(flat, b, bits, zo, layer == n_layers - 1)  # keeps the output logits
         inp = out
 
 
