@@ -66,16 +66,25 @@ class Engine:
         return (self.sizes, self.offs, self.blas, self.aoff, self.rows, self.bounds, self.act,
                 self.zo)  # fmt: skip
 
-    def loss_grad(self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn):
-        """Unscaled summed loss over the rows of flat ``X``, and the summed gradient ``self.g``."""
-        with threadpool_limits(1, user_api="blas"):
-            total = call(_kernels.loss_grad, params, X, Y, *self._common(), self.d1, self.d2,
-                         self.bits, self.gtmp, self.gbuf, self.closs, loss_fn, self.g)  # fmt: skip
-        return total, self.g
+    def loss_grad(self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn, scale=1.0):
+        """Loss and gradient over the rows of flat ``X``, both multiplied by ``scale``.
 
-    def trainer(self, params, X, Y, loss_fn, lr, tol, n_iter_no_change, state):
-        """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``train``."""
-        scale = self.dtype.type(1.0 / self.n)
+        With the default ``scale=1`` these are the sums over the rows (what a data-parallel
+        partition contributes); ``scale=1/n`` gives the mean loss and its gradient. The
+        gradient is ``self.g`` (overwritten by the next call).
+        """
+        hist = np.empty(1, self.dtype)
+        run = self.trainer(params, X, Y, loss_fn, lr=0.0, tol=-1.0, n_iter_no_change=1,
+                           state=np.zeros(2), scale=scale)  # fmt: skip
+        run(0, hist)
+        return hist[0], self.g
+
+    def trainer(self, params, X, Y, loss_fn, lr, tol, n_iter_no_change, state, scale=None):
+        """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``train``.
+
+        The loss is the sum over rows times ``scale`` (default ``1/n``: the mean).
+        """
+        scale = self.dtype.type(1.0 / self.n if scale is None else scale)
         lr = self.dtype.type(lr)
         args = (params, X, Y, *self._common(), self.d1, self.d2, self.bits, self.gtmp, self.gbuf,
                 self.closs, loss_fn, self.g, scale, lr)  # fmt: skip

@@ -291,18 +291,6 @@ def reduce_chunks(closs, gbuf, g):
 
 
 @parallel_jit
-def loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, bits, gtmp,
-              gbuf, closs, loss_fn, g):  # fmt: skip
-    """Summed loss over all rows (returned) and summed gradient (into ``g``), unscaled."""
-    for c in prange(bounds.shape[0] - 1):
-        closs[c] = chunk_loss_grad(
-            params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
-            act[c], zo[c], d1[c], d2[c], bits[c], gtmp[c], gbuf[c], loss_fn,
-        )  # fmt: skip
-    return reduce_chunks(closs, gbuf, g)
-
-
-@parallel_jit
 def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, bits, gtmp, gbuf,
           closs, loss_fn, g, scale, lr, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
     """Run up to ``epochs`` full-batch gradient-descent epochs in place on ``params``.
@@ -312,16 +300,23 @@ def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, 
     ``tol < 0`` disables it. Returns ``(epochs_run, status)``. An epoch whose loss is not finite,
     or whose update would make a parameter non-finite, is not applied: training stops with
     ``DIVERGED`` and ``params`` keep their last finite values.
+
+    ``epochs == 0`` only evaluates: ``hist[0]`` gets the loss and ``g`` the gradient (both times
+    ``scale``), and ``params`` are left alone. One kernel serves both uses, so there is one
+    compilation per dtype, not two.
     """
-    # The chunk loop is written out here rather than calling ``loss_grad``: a parallel kernel
-    # called from another compiled function crashed when loaded back from numba's disk cache.
-    for e in range(epochs):
+    for e in range(max(epochs, 1)):
         for c in prange(bounds.shape[0] - 1):
             closs[c] = chunk_loss_grad(
                 params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
                 act[c], zo[c], d1[c], d2[c], bits[c], gtmp[c], gbuf[c], loss_fn,
             )  # fmt: skip
         loss = reduce_chunks(closs, gbuf, g) * scale
+        if epochs == 0:
+            hist[0] = loss
+            for j in range(g.shape[0]):
+                g[j] *= scale
+            return 0, RAN_ALL
         if not np.isfinite(loss):
             return e, DIVERGED
         hist[e] = loss

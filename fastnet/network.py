@@ -389,12 +389,8 @@ class Network:
             return self._dtype.type(J), [(dW.copy(), db.copy()) for dW, db in grads]
         n = Xc.shape[0]
         engine = Engine(self._layers, n, self._dtype)
-        total, g = engine.loss_grad(self._params, Xc.ravel(), Y.ravel(), self._loss.kernel)
-        scale = self._dtype.type(1.0 / n)
-        g = g * scale
-        return self._dtype.type(total * scale), [
-            (W.copy(), b.copy()) for W, b in self._layout.views(g)
-        ]
+        J, g = engine.loss_grad(self._params, Xc.ravel(), Y.ravel(), self._loss.kernel, 1.0 / n)
+        return J, [(W.copy(), b.copy()) for W, b in self._layout.views(g)]
 
     def loss(self, X: object, y: object) -> np.floating:
         """The training loss ``J`` at the current weights (mean over samples)."""
