@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 # numba's np.dot calls SciPy's BLAS: load it now so that ``threadpool_limits`` below sees it.
@@ -52,12 +53,14 @@ class Engine:
         self.bounds = np.minimum(edges * rows, n).astype(np.int64)
         width = rows * int(sizes[1:].max())
         bits_dtype = np.int64 if self.dtype == np.float64 else np.int32
-        self.act = np.empty((n_chunks, rows * int(sizes[1:].sum())), dtype)
-        self.zo = np.empty((n_chunks, rows * int(sizes[-1])), dtype)
-        self.d1 = np.empty((n_chunks, width), dtype)
-        self.d2 = np.empty((n_chunks, width), dtype)
-        self.bits = np.empty((n_chunks, width), bits_dtype)
-        self.gtmp = np.empty((n_chunks, int(fan.max())), dtype)
+        # Scratch per thread (numba.get_thread_id() < NUMBA_NUM_THREADS), sums per chunk.
+        threads = numba.config.NUMBA_NUM_THREADS
+        self.act = np.empty((threads, rows * int(sizes[1:].sum())), dtype)
+        self.zo = np.empty((threads, rows * int(sizes[-1])), dtype)
+        self.d1 = np.empty((threads, width), dtype)
+        self.d2 = np.empty((threads, width), dtype)
+        self.bits = np.empty((threads, width), bits_dtype)
+        self.gtmp = np.empty((threads, int(fan.max())), dtype)
         self.gbuf = np.empty((n_chunks, self.n_params), dtype)
         self.closs = np.empty(n_chunks, dtype)
         self.g = np.empty(self.n_params, dtype)

@@ -12,19 +12,21 @@ Layout (built by ``_engine.Engine``):
   layers are call-overhead-bound). ``Engine`` chooses, from measurements (README).
 * ``X``, ``Y`` -- the flattened, C-ordered ``(n, d)`` inputs and ``(n, k)`` targets.
 * Rows are processed in blocks of ``rows``; ``bounds`` splits the rows into chunks (aligned to
-  ``rows``) that depend on ``n`` only. Each chunk owns a row of every workspace and its own
-  gradient sum, and the chunk sums are added in a fixed order, so results are bit-identical for
+  ``rows``) that depend on ``n`` only. Each chunk accumulates its own gradient sum, and the
+  chunk sums are added in a fixed order, so results are bit-identical for
   any number of threads (BLAS runs single-threaded inside, see ``Engine``).
-* Workspaces per chunk ``c``: ``act[c]`` holds every layer's activations of one row block
-  (layer ``l + 1`` at ``act[c, aoff[l]:]``), ``zo[c]`` the output logits, ``d1[c]``/``d2[c]``
-  the deltas (ping-pong), ``bits[c]`` the sigmoid's scratch, ``gtmp[c]`` a BLAS product,
-  ``gbuf[c]`` the chunk's gradient sum.
+* Scratch per thread ``t`` (``numba.get_thread_id()``): ``act[t]`` holds every layer's
+  activations of one row block (layer ``l + 1`` at ``act[t, aoff[l]:]``), ``zo[t]`` the output
+  logits, ``d1[t]``/``d2[t]`` the deltas (ping-pong), ``bits[t]`` the sigmoid's scratch,
+  ``gtmp[t]`` a BLAS product. Per chunk ``c``: ``gbuf[c]`` its gradient sum, ``closs[c]`` its
+  loss sum. Scratch is always written before it is read, so which thread runs a chunk never
+  changes a result.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange, types
+from numba import get_thread_id, prange, types
 from numba.extending import overload
 
 from ._jit import JIT_OPTIONS, jit, parallel_jit
@@ -307,9 +309,10 @@ def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, 
     """
     for e in range(max(epochs, 1)):
         for c in prange(bounds.shape[0] - 1):
+            t = get_thread_id()  # scratch belongs to the thread, the gradient sum to the chunk
             closs[c] = chunk_loss_grad(
                 params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
-                act[c], zo[c], d1[c], d2[c], bits[c], gtmp[c], gbuf[c], loss_fn,
+                act[t], zo[t], d1[t], d2[t], bits[t], gtmp[t], gbuf[c], loss_fn,
             )  # fmt: skip
         loss = reduce_chunks(closs, gbuf, g) * scale
         if epochs == 0:
@@ -351,9 +354,10 @@ def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, bits, out
     top = aoff[n_layers - 1]
     n_chunks = bounds.shape[0] - 1
     for c in prange(n_chunks):
+        t = get_thread_id()
         for s in range(bounds[c], bounds[c + 1], rows):
             e = min(s + rows, bounds[c + 1])
             m = e - s
-            forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act[c], zo[c],
-                          bits[c])  # fmt: skip
-            out[s * k : e * k] = act[c, top : top + m * k]
+            forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act[t], zo[t],
+                          bits[t])  # fmt: skip
+            out[s * k : e * k] = act[t, top : top + m * k]

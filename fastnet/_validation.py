@@ -148,7 +148,8 @@ def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
         out = np.asarray(arr, dtype=dtype, order="C")
     if not out.flags.writeable:  # the kernels' types are for writeable arrays; we never write
         out = out.copy()
-    if out.size and not np.isfinite(out).all():
+    # min and max propagate NaN and show +-inf, without an n x d temporary (memory of a fit)
+    if out.size and not (np.isfinite(out.min()) and np.isfinite(out.max())):
         if np.isfinite(arr.astype(np.float64)).all():
             raise ValueError(
                 f"{name} has values too large for {dtype.name} (they overflow to inf)"
