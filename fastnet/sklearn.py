@@ -76,6 +76,10 @@ class _BaseFastNet(BaseEstimator):
     def _fit(self, X, y, *, incremental: bool, epochs: int | None = None, classes=None):
         """Shared body of ``fit`` (``incremental=False``) and ``partial_fit`` (``True``)."""
         p = self._check_params()
+        if incremental:
+            epochs, tol = check_int(epochs, "epochs", 1), None
+        else:
+            epochs, tol = p["max_epochs"], p["tol"]
         fitted = hasattr(self, "network_")
         reset = not fitted or (not incremental and not self.warm_start)
         X, y = validate_data(
@@ -95,11 +99,6 @@ class _BaseFastNet(BaseEstimator):
             self.n_iter_ = 0
         else:
             self._match_network(layers, p)
-        if incremental:
-            epochs = check_int(epochs, "epochs", 1)
-            tol = None
-        else:
-            epochs, tol = p["max_epochs"], p["tol"]
         self._train(X, Y, p, epochs, tol)
         if not incremental and tol is not None and not self.network_.converged_:
             warnings.warn(
@@ -153,7 +152,7 @@ class _BaseFastNet(BaseEstimator):
 
     def _outputs(self, X) -> np.ndarray:
         """``(n, n_outputs_)`` sigmoid outputs of the fitted network."""
-        check_is_fitted(self)
+        check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=self.network_.dtype)
         P = self.network_.predict_proba(X)
         return P.reshape(len(X), -1)

@@ -6,6 +6,8 @@ estimators must be thin wrappers that give exactly what the network gives.
 """
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -187,9 +189,16 @@ def _worker_kernel_compilations(estimator, X, y):
 
 
 def test_grid_search_in_two_processes_matches_one_process_and_reuses_the_disk_cache():
+    # Fill the disk cache for these types in a fresh process (one that imports the kernels'
+    # source as it is now, as the workers will), so that the workers only need to load it.
+    warm_up = (
+        "from sklearn.datasets import make_classification\n"
+        "from fastnet.sklearn import FastNetClassifier\n"
+        "X, y = make_classification(n_samples=30, n_features=8, random_state=0)\n"
+        "FastNetClassifier(max_epochs=2, tol=None).fit(X, y).predict(X)\n"
+    )
+    subprocess.run([sys.executable, "-c", warm_up], check=True)
     X, y = make_classification(n_samples=300, n_features=8, random_state=0)
-    # Fill the disk cache for these types in this process, so the workers only load it.
-    FastNetClassifier(max_epochs=2, tol=None).fit(X, y).predict(X)
     grid = {"learning_rate": [0.1, 1.0], "hidden_layer_sizes": [(4,), (8,)]}
     scoring = {
         "accuracy": "accuracy",
