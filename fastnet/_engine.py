@@ -8,6 +8,7 @@ It is the only place that knows the kernels' argument lists.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -30,6 +31,10 @@ BLAS_MIN_WEIGHTS = 0
 #: blocks, to amortise each call's fixed cost.
 ROWS_LOOPS = 64
 ROWS_BLAS = 128
+#: Below this much work per epoch (rows x parameters) the kernels run on one thread: waking a
+#: second thread every epoch costs more than it saves (measured: README, "Kernel variants").
+#: Results do not depend on it (chunks are fixed by n).
+PARALLEL_MIN_WORK = 2_000_000
 
 
 class Engine:
@@ -46,6 +51,7 @@ class Engine:
         self.aoff = rows * np.concatenate(([0], np.cumsum(sizes[1:])[:-1])).astype(np.int64)
         self.dtype = np.dtype(dtype)
         self.n = n
+        self.serial = n * self.n_params < PARALLEL_MIN_WORK
 
         n_blocks = -(-n // rows)
         n_chunks = min(MAX_CHUNKS, n_blocks)
@@ -64,6 +70,19 @@ class Engine:
         self.gbuf = np.empty((n_chunks, self.n_params), dtype)
         self.closs = np.empty(n_chunks, dtype)
         self.g = np.empty(self.n_params, dtype)
+
+    @contextmanager
+    def _threads(self):
+        """BLAS single-threaded inside the kernels (the kernels' own threads split the rows),
+        and one numba thread for small problems."""
+        before = numba.get_num_threads()
+        with threadpool_limits(1, user_api="blas"):
+            if self.serial:
+                numba.set_num_threads(1)
+            try:
+                yield
+            finally:
+                numba.set_num_threads(before)
 
     def _common(self):
         return (self.sizes, self.offs, self.blas, self.aoff, self.rows, self.bounds, self.act,
@@ -93,7 +112,7 @@ class Engine:
                 self.closs, loss_fn, self.g, scale, lr)  # fmt: skip
 
         def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
-            with threadpool_limits(1, user_api="blas"):
+            with self._threads():
                 return call(_kernels.train, *args, epochs, tol, n_iter_no_change, state, hist)
 
         return run
@@ -101,6 +120,6 @@ class Engine:
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Output activations of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
-        with threadpool_limits(1, user_api="blas"):
+        with self._threads():
             call(_kernels.predict, params, X, *self._common(), self.bits, out)
         return out
