@@ -132,8 +132,9 @@ def test_breast_cancer_held_out_accuracy_with_defaults(loss, backend):
     assert net.score(X_te, y_te) >= 0.95
 
 
-def test_results_do_not_depend_on_the_thread_count():
-    X, y = make_data((6, 8, 1), n=2000)  # 32 blocks of rows in 16 chunks
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
+    monkeypatch.setattr(fastnet._engine, "PARALLEL_MIN_WORK", 0)  # small, but threaded anyway
+    X, y = make_data((6, 8, 1), n=2000)  # 16 blocks of 128 rows, 16 chunks
     runs = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
