@@ -1,0 +1,115 @@
+"""The kernel design decisions of issue 4, one benchmark group per decision.
+
+Each group times the variants of one decision side by side on the same case, so the choice in
+``fastnet/_engine.py`` / ``fastnet/_kernels.py`` can be re-measured on any machine::
+
+    pytest bench/test_bench_variants.py --benchmark-only
+
+* ``products``: layer products by BLAS (``np.dot`` on row blocks) vs explicit loops
+  (``_engine.BLAS_MIN_WEIGHTS``).
+* ``rows``: rows per block for BLAS layers (``_engine.ROWS_BLAS``).
+* ``threads``: one numba thread vs all of them (``_engine.PARALLEL_MIN_WORK``).
+* ``sigmoid``: the vectorisable exp with FMA contraction (what the kernels use), the same code
+  without contraction, and a plain ``np.exp`` loop (libm, scalar).
+
+The smoke pass (benchmarks disabled) runs every variant once on small data and checks that the
+variants agree, so none of them can rot.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from fastnet import _engine, _kernels
+from fastnet._jit import JIT_OPTIONS
+from fastnet.benchmarks import IMPLEMENTATIONS, dtype_name, smoke_workload
+from fastnet.data import WORKLOADS
+
+CASES = [
+    pytest.param("S", "log", np.float64, id="S-log-float64"),
+    pytest.param("M", "log", np.float64, id="M-log-float64"),
+    pytest.param("M", "log", np.float32, id="M-log-float32"),
+    pytest.param("L", "mse", np.float64, id="L-mse-float64", marks=pytest.mark.slow),
+]
+
+
+def _run(benchmark, smoke, workload, loss, dtype):
+    """Time one training run of the case; return its loss history (compiled beforehand)."""
+    w = smoke_workload(WORKLOADS[workload]) if smoke else WORKLOADS[workload]
+    run = IMPLEMENTATIONS["fastnet"](w, loss, dtype)
+    run()  # compile or load the kernels outside the timed rounds
+    benchmark.extra_info.update(epochs=w.epochs)
+    return benchmark.pedantic(run, rounds=3 if w.epochs < 100 else 5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("variant", ["blas", "loops"])
+@pytest.mark.parametrize(("workload", "loss", "dtype"), CASES)
+def test_products(benchmark, smoke, monkeypatch, workload, loss, dtype, variant):
+    monkeypatch.setattr(_engine, "BLAS_MIN_WEIGHTS", 0 if variant == "blas" else 2**62)
+    benchmark.group = f"products|{workload}|{loss}|{dtype_name(dtype)}"
+    history = _run(benchmark, smoke, workload, loss, dtype)
+    assert np.isfinite(history).all()
+
+
+@pytest.mark.parametrize("rows", [64, 128, 256, 512])
+@pytest.mark.parametrize(("workload", "loss", "dtype"), CASES)
+def test_rows(benchmark, smoke, monkeypatch, workload, loss, dtype, rows):
+    monkeypatch.setattr(_engine, "ROWS_BLAS", rows)
+    benchmark.group = f"rows|{workload}|{loss}|{dtype_name(dtype)}"
+    history = _run(benchmark, smoke, workload, loss, dtype)
+    assert np.isfinite(history).all()
+
+
+@pytest.mark.parametrize("variant", ["one-thread", "all-threads"])
+@pytest.mark.parametrize(("workload", "loss", "dtype"), CASES)
+def test_threads(benchmark, smoke, monkeypatch, workload, loss, dtype, variant):
+    threaded = variant == "all-threads"
+    monkeypatch.setattr(_engine, "PARALLEL_MIN_WORK", 0 if threaded else 2**62)
+    benchmark.group = f"threads|{workload}|{loss}|{dtype_name(dtype)}"
+    benchmark.extra_info.update(threads=numba.get_num_threads() if threaded else 1)
+    history = _run(benchmark, smoke, workload, loss, dtype)
+    # chunks depend on n only: one thread and all threads give bit-identical results
+    monkeypatch.setattr(_engine, "PARALLEL_MIN_WORK", 2**62 if threaded else 0)
+    w = smoke_workload(WORKLOADS[workload]) if smoke else WORKLOADS[workload]
+    np.testing.assert_array_equal(history, IMPLEMENTATIONS["fastnet"](w, loss, dtype)())
+
+
+# ----------------------------------------------------------------------------- sigmoid
+def _libm(buf, b, bits, z, keep_z):
+    for i in range(buf.shape[0]):
+        buf[i] = 1 / (1 + np.exp(-buf[i]))
+
+
+SIGMOIDS = {
+    "vectorised+fma": (_kernels._sigmoid_f64, _kernels._sigmoid_f32, {"contract"}),
+    "vectorised": (_kernels._sigmoid_f64, _kernels._sigmoid_f32, False),
+    "libm": (_libm, _libm, False),
+}
+
+
+@pytest.mark.parametrize("variant", list(SIGMOIDS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=dtype_name)
+def test_sigmoid(benchmark, variant, dtype):
+    """One row block of a 128-wide layer (128 x 128 values), as in the L workload."""
+    f64, f32, fastmath = SIGMOIDS[variant]
+    kernel = numba.njit(**{**JIT_OPTIONS, "cache": False, "fastmath": fastmath})(
+        f64 if dtype == np.float64 else f32
+    )
+    z = np.random.default_rng(0).standard_normal(128 * 128).astype(dtype) * 4
+    bits = np.empty(z.size, np.int64 if dtype == np.float64 else np.int32)
+    bias = np.zeros(128, dtype)
+    buf = z.copy()
+
+    def run():
+        buf[:] = z
+        kernel(buf, bias, bits, buf, False)
+        return buf
+
+    run()  # compile outside the timed rounds
+    benchmark.group = f"sigmoid|128x128|{dtype_name(dtype)}"
+    out = benchmark(run)
+    exact = 1 / (1 + np.exp(-z.astype(np.longdouble)))
+    ulps = np.abs(out - exact.astype(dtype)) / np.spacing(exact.astype(dtype))
+    assert ulps.max() <= 4
