@@ -45,7 +45,7 @@ DTYPES = (np.float64, np.float32)
 SLOW_WORKLOADS = ("L", "Deep")
 #: Epochs per timed call in ``python -m fastnet bench --quick`` (ms/epoch is what is compared;
 #: fewer epochs only mean fewer samples of it).
-QUICK_EPOCHS = {"S": 200, "M": 20}
+QUICK_EPOCHS = {"S": 200, "M": 10}
 #: Rows and epochs of the smoke pass (benchmarks disabled): every case runs, on small data.
 SMOKE_ROWS = 200
 SMOKE_EPOCHS = 3
