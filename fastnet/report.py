@@ -442,6 +442,43 @@ def format_tables(report: dict) -> str:
     return "\n".join(out)
 
 
+def format_markdown(report: dict) -> str:
+    """The speed table as Markdown, with the machine in a footnote (for README.md)."""
+    results: list[Result] = report["results"]
+    by = {(r.workload, r.loss, r.dtype, r.implementation): r.ms_per_epoch for r in results}
+    impls = _ordered({r.implementation for r in results}, list(IMPLEMENTATIONS))
+    others = [i for i in impls if i != SUBJECT] if SUBJECT in impls else []
+    head = ["case", *(f"{i} ms" for i in impls), *(f"× {i}" for i in others)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for w in _ordered({r.workload for r in results}, list(WORKLOADS)):
+        for loss in _ordered({r.loss for r in results}, list(LOSSES)):
+            for d in _ordered({r.dtype for r in results}, ["float64", "float32"]):
+                if not any((w, loss, d, i) in by for i in impls):
+                    continue
+                cells = [f"{w} {loss} {d}"]
+                cells += [_fmt_ms(by.get((w, loss, d, i))) for i in impls]
+                base = by.get((w, loss, d, SUBJECT))
+                for other in others:
+                    t = by.get((w, loss, d, other))
+                    cells.append(f"{t / base:.2f}" if t and base else "–")
+                lines.append("| " + " | ".join(cells) + " |")
+    h = report["header"]
+    libs = ", ".join(f"{k} {v}" for k, v in h["libraries"].items() if v != "not installed")
+    epochs = sorted({(r.workload, r.epochs, r.rounds) for r in results})
+    lines += [
+        "",
+        f"Median ms per epoch; `× X` = X ms / {SUBJECT} ms (> 1: {SUBJECT} faster). "
+        f"{h['date']}"
+        + (f", commit {h['commit']}" if h.get("commit") else "")
+        + f"; {h['cpu']}, {h['cores']} cores, numba threads {h['numba_threads']}"
+        + (f", torch threads {h['torch_threads']}" if "torch_threads" in h else "")
+        + f"; {libs}. Epochs × timed calls per case: "
+        + ", ".join(f"{w} {e} × {k}" for w, e, k in epochs)
+        + ", after one untimed warm-up call.",
+    ]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- plot
 def plot(report: dict, path: str | os.PathLike) -> None:
     """PNG: fastnet's speedup per workload over NumPy and each peer, a bar per loss and dtype."""
@@ -527,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(IMPLEMENTATIONS),
         help="implementations to run (default: every one installed)",
     )
+    p.add_argument("--markdown", action="store_true", help="print the speed table as Markdown too")
     p.add_argument("--rounds", type=int, help=f"timed calls per case (default {ROUNDS})")
     p.add_argument(
         "--no-compile",
@@ -581,6 +619,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_header(report["header"]))
     print()
     print(format_tables(report))
+    if args.markdown:
+        print()
+        print(format_markdown(report))
     if args.json:
         data = {**report, "results": [asdict(r) for r in report["results"]]}
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n")

@@ -207,3 +207,16 @@ def test_each_call_of_a_run_starts_from_the_same_weights(impl):
         pytest.skip(unavailable(impl))
     run = IMPLEMENTATIONS[impl](smoke_workload(WORKLOADS["S"]), "log", np.float64)
     np.testing.assert_array_equal(run(), run())
+
+
+def test_markdown_table_has_a_row_per_case_and_the_speedups():
+    rep = {
+        "header": HEADER,
+        "results": [result("fastnet", 0.5, loss=loss) for loss in ("mse", "log")]
+        + [result("numpy", 2.0, loss="mse"), result("numpy", 1.0, loss="log")],
+    }
+    lines = report.format_markdown(rep).splitlines()
+    assert lines[0] == "| case | fastnet ms | numpy ms | × numpy |"
+    assert lines[2] == "| S mse float64 | 0.5 | 2 | 4.00 |"
+    assert lines[3] == "| S log float64 | 0.5 | 1 | 2.00 |"
+    assert "Some CPU" in lines[-1]

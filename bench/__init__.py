@@ -1,0 +1,1 @@
+"""Benchmark suites (a package, so its conftest does not shadow tests/conftest.py)."""
