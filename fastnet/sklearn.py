@@ -27,6 +27,9 @@ from ._validation import check_backend, check_dtype, check_float, check_int
 from .losses import get_loss
 from .network import DivergedError, Network
 
+#: ``verbose=2`` prints the loss after every this many epochs (one compiled block each).
+VERBOSE_EVERY = 50
+
 
 def _check_hidden(hidden_layer_sizes: object) -> tuple[int, ...]:
     """``hidden_layer_sizes`` as a tuple of positive ints (an int means one hidden layer)."""
@@ -132,6 +135,7 @@ class _BaseFastNet(BaseEstimator):
         start = self.n_iter_
         options = {}
         if p["verbose"] >= 2:
+            options["block_epochs"] = VERBOSE_EVERY
             options["callback"] = lambda done, loss: print(
                 f"Epoch {start + done}, loss = {loss:.8f}", flush=True
             )
