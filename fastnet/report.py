@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -37,6 +38,9 @@ from .benchmarks import (
 from .data import WORKLOADS
 
 FORMAT = "fastnet-bench/1"
+_NO_MATPLOTLIB = (
+    "--plot needs matplotlib, which is not installed: pip install 'fastnet-numba[plot]'"
+)
 #: Timed calls per case after one untimed warm-up call (the median is reported).
 ROUNDS = {"S": 5, "M": 3, "L": 1, "Deep": 3}
 LIBRARIES = ("numpy", "numba", "scipy", "scikit-learn", "jax", "jaxlib", "torch")
@@ -488,9 +492,7 @@ def plot(report: dict, path: str | os.PathLike) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise SystemExit(
-            "--plot needs matplotlib, which is not installed: pip install 'fastnet-numba[plot]'"
-        ) from exc
+        raise SystemExit(_NO_MATPLOTLIB) from exc
     results: list[Result] = report["results"]
     by = {(r.workload, r.loss, r.dtype, r.implementation): r.ms_per_epoch for r in results}
     impls = {r.implementation for r in results}
@@ -612,6 +614,9 @@ def run_report(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        # Say so now, not after minutes of timing.
+        raise SystemExit(_NO_MATPLOTLIB)
     if args.source:
         report = load(args.source)
     else:

@@ -220,3 +220,15 @@ def test_markdown_table_has_a_row_per_case_and_the_speedups():
     assert lines[2] == "| S mse float64 | 0.5 | 2 | 4.00 |"
     assert lines[3] == "| S log float64 | 0.5 | 1 | 2.00 |"
     assert "Some CPU" in lines[-1]
+
+
+def test_plot_without_matplotlib_fails_before_any_timing(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "matplotlib" else real(name)
+    )
+    monkeypatch.setattr(report, "run_report", lambda args: pytest.fail("timing started"))
+    with pytest.raises(SystemExit, match=r"fastnet-numba\[plot\]"):
+        report.main(["--quick", "--plot", str(tmp_path / "x.png")])
