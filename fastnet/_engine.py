@@ -8,17 +8,17 @@ It is the only place that knows the kernels' argument lists.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numba
 import numpy as np
 
 # numba's np.dot calls SciPy's BLAS: load it now so that ``threadpool_limits`` below sees it.
 import scipy.linalg.cython_blas  # noqa: F401
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _kernels
-from ._jit import call
+from ._jit import compiled
 
 #: Rows are split into at most this many chunks (a function of n only, never of the thread
 #: count), so the fixed-order sum of chunk gradients is bit-identical for any thread count.
@@ -35,6 +35,19 @@ ROWS_BLAS = 128
 #: second thread every epoch costs more than it saves (measured: README, "Kernel variants").
 #: Results do not depend on it (chunks are fixed by n).
 PARALLEL_MIN_WORK = 2_000_000
+#: OpenBLAS threads a GEMM only above about this many multiply-adds (m * n * k); below it,
+#: there is no need to pin BLAS to one thread around the kernels (which costs ~0.3 ms a call).
+BLAS_THREADED_MIN = 2**18
+
+_blas_controller: ThreadpoolController | None = None
+
+
+def _blas_single_threaded():
+    """Context in which every loaded BLAS uses one thread (controller built once: ~1 ms)."""
+    global _blas_controller
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 class Engine:
@@ -52,6 +65,8 @@ class Engine:
         self.dtype = np.dtype(dtype)
         self.n = n
         self.serial = n * self.n_params < PARALLEL_MIN_WORK
+        gemm = int(max(fan[self.blas == 1], default=0)) * min(rows, n)
+        self.pin_blas = gemm >= BLAS_THREADED_MIN
 
         n_blocks = -(-n // rows)
         n_chunks = min(MAX_CHUNKS, n_blocks)
@@ -76,7 +91,7 @@ class Engine:
         """BLAS single-threaded inside the kernels (the kernels' own threads split the rows),
         and one numba thread for small problems."""
         before = numba.get_num_threads()
-        with threadpool_limits(1, user_api="blas"):
+        with _blas_single_threaded() if self.pin_blas else nullcontext():
             if self.serial:
                 numba.set_num_threads(1)
             try:
@@ -111,9 +126,12 @@ class Engine:
         args = (params, X, Y, *self._common(), self.d1, self.d2, self.bits, self.gtmp, self.gbuf,
                 self.closs, loss_fn, self.g, scale, lr)  # fmt: skip
 
+        tail = (tol, n_iter_no_change, state)
+        train = compiled(_kernels.train, *args, 1, *tail, np.empty(1, self.dtype))
+
         def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
             with self._threads():
-                return call(_kernels.train, *args, epochs, tol, n_iter_no_change, state, hist)
+                return train(*args, epochs, *tail, hist)
 
         return run
 
@@ -121,5 +139,6 @@ class Engine:
         """Output activations of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
         with self._threads():
-            call(_kernels.predict, params, X, *self._common(), self.bits, out)
+            args = (params, X, *self._common(), self.bits, out)
+            compiled(_kernels.predict, *args)(*args)
         return out

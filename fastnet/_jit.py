@@ -30,8 +30,9 @@ def loss_type(dtype) -> types.FunctionType:
 _ENTRY_POINTS: dict = {}
 
 
-def call(kernel, *args):
-    """Call ``kernel`` on ``args``, compiling (or loading from the disk cache) once per types.
+def compiled(kernel, *args):
+    """``kernel``'s compiled entry point for the types of ``args``, compiled (or loaded from the
+    disk cache) once per process.
 
     A jitted loss passed as an argument is typed as a first-class ``FunctionType`` of the
     params' dtype (``args[0]``), not as its own dispatcher type: the dispatcher type carries
@@ -44,4 +45,4 @@ def call(kernel, *args):
     entry = _ENTRY_POINTS.get((kernel, sig))
     if entry is None:
         entry = _ENTRY_POINTS[(kernel, sig)] = kernel.compile(sig)
-    return entry(*args)
+    return entry

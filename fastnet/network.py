@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,13 @@ from .losses import Loss, get_loss
 
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
-#: Epochs per compiled call when a callback or progress bar needs to run in between.
+#: With a callback or progress bar and no ``block_epochs``, the first compiled call runs
+#: ``FIRST_BLOCK_EPOCHS`` epochs, and each later one as many epochs as take about
+#: ``BLOCK_SECONDS`` at the measured pace: Python then runs a few times a second, and its share
+#: of the time stays well under 3 % whatever the size of the problem.
+FIRST_BLOCK_EPOCHS = 10
+BLOCK_SECONDS = 0.1
+#: Epochs per round of callbacks on the distributed path (one round trip per epoch there).
 DEFAULT_BLOCK_EPOCHS = 50
 
 
@@ -252,9 +259,10 @@ class Network:
         ``n_iter_no_change`` consecutive such epochs, or after ``epochs`` epochs.
 
         ``callback(epochs_done, last_loss)`` runs between compiled blocks of ``block_epochs``
-        epochs (default 50 when a callback or ``progress`` is given, otherwise all epochs run
-        in one compiled call); returning ``True`` stops training. ``progress=True`` shows a
-        tqdm bar with the current loss.
+        epochs; returning ``True`` stops training. ``progress=True`` shows a tqdm bar with the
+        current loss. Without either, all epochs run in one compiled call. With one and no
+        ``block_epochs``, blocks are sized to take about 0.1 s each (the first is 10 epochs),
+        so Python's share of the time stays small for any problem size.
 
         Raises
         ------
@@ -271,17 +279,18 @@ class Network:
         n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change", 1)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        adaptive = block_epochs is None and (callback is not None or progress)
         if block_epochs is not None:
             block_epochs = check_int(block_epochs, "block_epochs", 1)
-        elif callback is not None or progress:
-            block_epochs = DEFAULT_BLOCK_EPOCHS
+        elif adaptive:
+            block_epochs = FIRST_BLOCK_EPOCHS
         else:
             block_epochs = epochs
         if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
             from .distributed import _fit
 
             return _fit(self, X, y, lr, epochs, tol, n_iter_no_change, callback, progress,
-                        block_epochs)  # fmt: skip
+                        DEFAULT_BLOCK_EPOCHS if adaptive else block_epochs)  # fmt: skip
         Xc, Y = self._check_data(X, y)
 
         dt = self._dtype.type
@@ -294,7 +303,11 @@ class Network:
         try:
             while done < epochs and status == _kernels.RAN_ALL:
                 todo = min(block_epochs, epochs - done)
+                started = time.perf_counter()
                 ran, status = run(todo, hist[done : done + todo])
+                if adaptive and ran:  # aim at BLOCK_SECONDS of compiled work per block
+                    per_epoch = max(time.perf_counter() - started, 1e-9) / ran
+                    block_epochs = max(1, int(BLOCK_SECONDS / per_epoch))
                 done += ran
                 if bar is not None:
                     bar.update(ran)
