@@ -21,6 +21,10 @@ Layout (built by ``_engine.Engine``):
   ``gtmp[t]`` a BLAS product. Per chunk ``c``: ``gbuf[c]`` its gradient sum, ``closs[c]`` its
   loss sum. Scratch is always written before it is read, so which thread runs a chunk never
   changes a result.
+
+Array-to-array slice assignments (``a[i:j] = b[k:l]``) are written as loops on purpose: numba
+compiles a shape-mismatch error path with string formatting for each of them, which added
+about 2 s to the cold compile.
 """
 
 from __future__ import annotations
@@ -284,7 +288,8 @@ def reduce_chunks(closs, gbuf, g):
     """Sum of the chunks' losses (returned) and gradients (into ``g``), always in chunk order,
     so the result is the same for any thread count."""
     total = closs[0]
-    g[:] = gbuf[0]
+    for j in range(g.shape[0]):
+        g[j] = gbuf[0, j]
     for c in range(1, closs.shape[0]):
         total += closs[c]
         for j in range(g.shape[0]):
@@ -360,4 +365,5 @@ def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, bits, out
             m = e - s
             forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act[t], zo[t],
                           bits[t])  # fmt: skip
-            out[s * k : e * k] = act[t, top : top + m * k]
+            for i in range(m * k):  # a loop, not a slice copy: see the module docstring
+                out[s * k + i] = act[t, top + i]
