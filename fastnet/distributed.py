@@ -1,0 +1,364 @@
+"""Exact full-batch training and prediction on a Dask cluster.
+
+Needs the ``dask`` extra: ``pip install 'fastnet-numba[dask]'``.
+
+Full-batch gradients are sums over rows, so training is data-parallel. ``fit`` prepares the
+``(X, y)`` partitions once, co-located on the workers, then runs one round trip per epoch:
+one ``client.map`` computes each partition's *unscaled* loss and gradient sums with the same
+fused numba kernel a local fit uses; the client adds them in partition order, scales them by
+``1 / n`` once, and applies the update. Every epoch is therefore one exact full-batch step: the
+weights equal a single-process fit of the same data up to the order of the floating-point sums
+(about 1e-14 relative in float64).
+
+Each worker process runs one kernel at a time with ``cores // workers on its host`` numba
+threads, so numba threads times workers never oversubscribe a machine's cores. The kernels are
+imported from the installed ``fastnet`` package on the workers, so they load from numba's
+on-disk cache; ``fit`` warms them on every worker before the first epoch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import CancelledError
+
+import numpy as np
+
+try:
+    import dask
+    import dask.array as da
+    from distributed import Client, KilledWorker, get_worker
+    from distributed.comm import get_address_host
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "fastnet.distributed needs dask and distributed: pip install 'fastnet-numba[dask]'"
+    ) from exc
+
+import numba
+
+from . import _kernels, network
+from ._engine import Engine
+from ._validation import check_X, check_y
+from .losses import get_loss
+
+#: One kernel at a time per worker process: its numba threads already use the process's share
+#: of the cores (and numba's workqueue threading layer must not be entered concurrently).
+_KERNEL_LOCK = threading.Lock()
+
+
+def fit(
+    net: network.Network,
+    X: object,
+    y: object,
+    client: Client | None = None,
+    *,
+    lr: float = 0.5,
+    epochs: int = 1000,
+    tol: float | None = 1e-4,
+    n_iter_no_change: int = 10,
+    callback: Callable[[int, float], object] | None = None,
+    progress: bool = False,
+    block_epochs: int | None = None,
+) -> network.Network:
+    """Full-batch gradient descent of ``net`` on dask arrays, on a Dask cluster.
+
+    Same arguments, stopping rule, ``history_``, ``n_epochs_``, ``converged_`` and divergence
+    behaviour as ``Network.fit`` (which takes this path when given dask arrays, on the current
+    client), and the same result as a local fit of the same data. The blocks of ``X``'s rows
+    are the units of work; the workers always run the numba kernels, whatever ``net.backend``.
+
+    Parameters
+    ----------
+    net : Network
+        Trained in place, from its current weights.
+    X : dask.array.Array, shape (n, d)
+        Inputs with known chunk sizes; each block of rows is one partition.
+    y : dask.array.Array or array_like, shape (n,) or (n, k)
+        Targets; rechunked to ``X``'s row blocks.
+    client : distributed.Client, optional
+        The cluster to run on; default: the current client (``distributed.Client.current()``).
+    lr, epochs, tol, n_iter_no_change, callback, progress, block_epochs
+        As in ``Network.fit``. Every epoch is one round trip to the cluster, so ``callback``
+        may also stop training between any two epochs with ``block_epochs=1``.
+
+    Returns
+    -------
+    Network
+        ``net``.
+
+    Raises
+    ------
+    DivergedError
+        As in ``Network.fit``.
+    ValueError
+        For invalid data (raised by the worker that checks the partition) or when there is no
+        Dask client.
+    RuntimeError
+        When the cluster lost data it cannot recompute (see Notes).
+
+    Notes
+    -----
+    A worker that dies is handled by Dask: its partitions are recomputed from ``X`` and ``y``
+    on the remaining workers and the epoch is retried, so the fit finishes with the same
+    result. When Dask cannot recover (a task's workers died repeatedly, or scattered input
+    data was lost with its worker), ``fit`` raises a ``RuntimeError`` saying so; ``net`` then
+    keeps the weights of its last completed epoch and ``history_``/``n_epochs_`` describe the
+    epochs completed.
+    """
+    client = _current_client(client)
+    with client.as_current():  # ``Network.fit`` checks the options and calls ``_fit``
+        return net.fit(
+            da.asarray(X),
+            y,
+            lr=lr,
+            epochs=epochs,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            callback=callback,
+            progress=progress,
+            block_epochs=block_epochs,
+        )
+
+
+def _fit(
+    net: network.Network,
+    X: object,
+    y: object,
+    lr: float,
+    epochs: int,
+    tol: float | None,
+    n_iter_no_change: int,
+    callback: Callable[[int, float], object] | None,
+    progress: bool,
+    block_epochs: int,
+) -> network.Network:
+    """``fit`` on the current client, with the options already checked by ``Network.fit``."""
+    client = _current_client(None)
+    host_workers = _set_up_workers(client, net)
+    parts, n = _partitions(client, net, X, y)
+
+    dt = net.dtype.type
+    lr_, scale = dt(lr), dt(1.0 / n)
+    params = net._params
+    hist = np.empty(epochs, net.dtype)
+    best, fails = np.inf, 0  # the stopping rule's state, as in the kernel
+    done, status = 0, _kernels.RAN_ALL
+    bar = network._progress_bar(epochs) if progress else None
+    try:
+        while done < epochs:
+            try:
+                total, g = _epoch_sums(client, parts, net, host_workers)
+            except (CancelledError, KilledWorker) as exc:
+                raise RuntimeError(
+                    f"epoch {done + 1} failed: the Dask cluster lost workers or data it cannot "
+                    f"recompute ({type(exc).__name__}: {exc}). The network keeps the weights "
+                    f"of its last completed epoch ({done})"
+                ) from exc
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                loss = total * scale
+                g *= scale
+                new = params - lr_ * g
+            if not np.isfinite(loss):
+                status = _kernels.DIVERGED
+                break
+            hist[done] = loss
+            done += 1
+            if not np.isfinite(new).all():
+                status = _kernels.DIVERGED
+                break
+            params[...] = new
+            if tol is not None:
+                # scikit-learn's rule, as in ``_kernels.train``
+                fails = fails + 1 if loss > best - tol else 0
+                best = min(best, float(loss))
+                if fails >= n_iter_no_change:
+                    status = _kernels.CONVERGED
+                    break
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.6g}")
+            if callback is not None and (done % block_epochs == 0 or done == epochs):
+                if callback(done, float(loss)) is True:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+        net.history_ = hist[:done].copy()
+        net.n_epochs_ = done
+        net.converged_ = status == _kernels.CONVERGED
+    if status == _kernels.DIVERGED:
+        raise network.DivergedError(
+            f"training diverged after {done} epochs: the loss or an updated weight became "
+            f"non-finite with lr={lr}. "
+            "The network keeps the weights of its last finite step; try a smaller lr"
+        )
+    return net
+
+
+def predict_proba(net: network.Network, X: object) -> da.Array:
+    """Output activations of ``net`` for a dask array ``X``, as a lazy dask array.
+
+    ``Network.predict_proba`` (and ``predict``) call this when given a dask array. The
+    weights are copied now, so later training does not change the result.
+
+    Parameters
+    ----------
+    net : Network
+    X : dask.array.Array, shape (n, d)
+
+    Returns
+    -------
+    dask.array.Array
+        Shape ``(n,)`` when the network has one output, else ``(n, k)``; ``X``'s row chunks.
+    """
+    X = da.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    X = X.rechunk({1: -1})
+    frozen = network.Network.from_weights(
+        net.weights, loss=net.loss_name, dtype=net.dtype, backend=net.backend
+    )
+    k = net.layers[-1]
+    if k == 1:
+        return X.map_blocks(
+            _predict_block, frozen, drop_axis=1, dtype=net.dtype, meta=np.empty(0, net.dtype)
+        )
+    return X.map_blocks(
+        _predict_block,
+        frozen,
+        chunks=(X.chunks[0], (k,)),
+        dtype=net.dtype,
+        meta=np.empty((0, 0), net.dtype),
+    )
+
+
+# ---------------------------------------------------------------------- client side
+def _current_client(client: Client | None) -> Client:
+    if client is not None:
+        if not isinstance(client, Client):
+            raise TypeError(f"client must be a distributed.Client, got {type(client).__name__}")
+        return client
+    try:
+        return Client.current()
+    except ValueError as exc:
+        raise ValueError(
+            "no Dask client: start one (distributed.Client(...)) or pass client="
+        ) from exc
+
+
+def _set_up_workers(client: Client, net: network.Network) -> dict[str, int]:
+    """Warm the kernels on every worker; returns the number of workers on each host."""
+    workers = client.scheduler_info()["workers"]
+    if not workers:
+        raise RuntimeError("the Dask cluster has no workers")
+    host_workers = dict(Counter(get_address_host(addr) for addr in workers))
+    client.run(_warm_up, net.dtype.name, net.loss_name)
+    return host_workers
+
+
+def _partitions(client: Client, net: network.Network, X: object, y: object) -> tuple[list, int]:
+    """Futures of the checked ``(X, Y)`` partitions, held on the workers; and ``n``."""
+    X, y = da.asarray(X), da.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+    if np.isnan(X.shape[0]) or np.isnan(y.shape[0]):
+        raise ValueError(
+            "X and y need known chunk sizes: call .compute_chunk_sizes() on them first"
+        )
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError(f"X is empty: it has 0 samples (shape {X.shape})")
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} samples but X has {n}")
+    X = X.rechunk({1: -1})
+    y = y.rechunk((X.chunks[0],) + (-1,) * (y.ndim - 1))
+    prepare = dask.delayed(_prepare, pure=True)
+    d, k, unit = net.layers[0], net.layers[-1], net._loss.needs_unit_targets
+    tasks = [
+        prepare(xb, yb, d, k, net.dtype, unit)
+        for xb, yb, rows in zip(
+            X.to_delayed().ravel(), y.to_delayed().ravel(), X.chunks[0], strict=True
+        )
+        if rows  # an empty block adds nothing
+    ]
+    return client.compute(tasks), n
+
+
+def _epoch_sums(
+    client: Client, parts: list, net: network.Network, host_workers: dict[str, int]
+) -> tuple[np.floating, np.ndarray]:
+    """The unscaled loss and gradient sums over all partitions, added in partition order."""
+    futures = client.map(
+        _partition_sums,
+        parts,
+        params=net._params.copy(),
+        layers=net.layers,
+        loss=net.loss_name,
+        host_workers=host_workers,
+        pure=False,
+    )
+    results = client.gather(futures)
+    total, g = results[0][0], results[0][1].copy()
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite sum means divergence
+        for part_total, part_g in results[1:]:
+            total += part_total
+            g += part_g
+    return total, g
+
+
+# ---------------------------------------------------------------------- worker side
+def _loss_grad(
+    params: np.ndarray, X: np.ndarray, Y: np.ndarray, layers: tuple[int, ...], loss: str
+) -> tuple[np.floating, np.ndarray]:
+    """Unscaled summed loss and gradient of the rows ``X``, ``Y`` (the only kernel call here)."""
+    engine = Engine(layers, X.shape[0], params.dtype)
+    total, g = engine.loss_grad(params, X.ravel(), Y.ravel(), get_loss(loss).kernel)
+    return params.dtype.type(total), g  # partitions' totals are added in the params' dtype
+
+
+def _numba_threads(host_workers: dict[str, int], address: str) -> int:
+    """The numba threads of the worker at ``address``: its share of its host's cores."""
+    sharing = host_workers.get(get_address_host(address), 1)
+    return max(1, numba.config.NUMBA_NUM_THREADS // sharing)
+
+
+def _partition_sums(
+    part: tuple[np.ndarray, np.ndarray],
+    params: np.ndarray,
+    layers: tuple[int, ...],
+    loss: str,
+    host_workers: dict[str, int],
+) -> tuple[np.floating, np.ndarray]:
+    """One partition's unscaled loss and gradient sums (a task of ``client.map``)."""
+    with _KERNEL_LOCK:
+        # numba's thread count is per calling thread: set it in the task's own thread.
+        numba.set_num_threads(_numba_threads(host_workers, get_worker().address))
+        return _loss_grad(params, part[0], part[1], layers, loss)
+
+
+def _warm_up(dtype: str, loss: str) -> None:
+    """Load (or compile) the kernels for ``dtype`` and ``loss``, on a 1-row problem."""
+    tiny = network.Network((1, 1), loss=loss, dtype=dtype)
+    one = np.zeros((1, 1), tiny.dtype)
+    _loss_grad(tiny._params, one, one, tiny.layers, loss)
+
+
+def _prepare(
+    X: np.ndarray, y: np.ndarray, d: int, k: int, dtype: np.dtype, unit: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checked, converted ``(X, Y)`` of one partition, ``Y`` as ``(rows, k)``.
+
+    Blocks deserialized from a message can start at any byte: they are copied to aligned
+    memory, which the kernels read about twice as fast.
+    """
+    Xc = np.require(check_X(X, d, dtype), requirements="A")
+    return Xc, np.require(check_y(y, Xc.shape[0], k, dtype, unit), requirements="A")
+
+
+def _predict_block(X: np.ndarray, net: network.Network) -> np.ndarray:
+    if X.shape[0] == 0:
+        return np.empty((0,) if net.layers[-1] == 1 else (0, net.layers[-1]), net.dtype)
+    return net.predict_proba(X)
