@@ -34,7 +34,7 @@ ROWS_BLAS = 128
 #: Below this much work per epoch (rows x parameters) the kernels run on one thread: waking a
 #: second thread every epoch costs more than it saves (measured: README, "Kernel variants").
 #: Results do not depend on it (chunks are fixed by n).
-PARALLEL_MIN_WORK = 2_000_000
+PARALLEL_MIN_WORK = 80_000
 #: OpenBLAS threads a GEMM only above about this many multiply-adds (m * n * k); below it,
 #: there is no need to pin BLAS to one thread around the kernels (which costs ~0.3 ms a call).
 BLAS_THREADED_MIN = 2**18
