@@ -30,7 +30,7 @@ BLAS_MIN_WEIGHTS = 0
 #: Rows per block: explicit loops keep a block's activations in L1; BLAS layers get larger
 #: blocks, to amortise each call's fixed cost.
 ROWS_LOOPS = 64
-ROWS_BLAS = 128
+ROWS_BLAS = 256
 #: Below this much work per epoch (rows x parameters) the kernels run on one thread: waking a
 #: second thread every epoch costs more than it saves (measured: README, "Kernel variants").
 #: Results do not depend on it (chunks are fixed by n).
