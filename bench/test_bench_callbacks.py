@@ -1,7 +1,8 @@
 """What the block mechanism costs: the S workload with no callback vs a no-op callback.
 
-With a ``callback`` (or ``progress=True``) ``Network.fit`` returns to Python after every block
-of ``DEFAULT_BLOCK_EPOCHS`` (50) epochs; with neither, the whole fit is one compiled call. Both
+With a ``callback`` (or ``progress=True``) ``Network.fit`` returns to Python between compiled
+blocks of epochs (10 epochs, then blocks sized to take ~0.1 s); with neither, the whole fit is
+one compiled call. Both
 cases share the pytest-benchmark group ``"S|callbacks"``, so their medians sit side by side:
 
     flock /tmp/fastnet-bench.lock python -m pytest bench/test_bench_callbacks.py --benchmark-only
@@ -17,7 +18,6 @@ import pytest
 
 from fastnet import Network
 from fastnet.data import WORKLOADS, workload_data
-from fastnet.network import DEFAULT_BLOCK_EPOCHS
 
 ROUNDS = 15
 
@@ -35,8 +35,7 @@ def test_fit_S_with_and_without_callback(benchmark, callback, loss):
     options = {"callback": _noop} if callback == "noop" else {}
     benchmark.group = "S|callbacks"
     benchmark.extra_info.update(
-        workload="S", loss=loss, dtype="float64", callback=callback, epochs=epochs,
-        block_epochs=DEFAULT_BLOCK_EPOCHS,
+        workload="S", loss=loss, dtype="float64", callback=callback, epochs=epochs
     )  # fmt: skip
 
     def fresh_network():  # untimed: every round starts from the same weights

@@ -107,7 +107,7 @@ def fit(
     epochs completed.
     """
     client = _current_client(client)
-    with client.as_current():  # ``Network.fit`` checks the options and calls ``_fit``
+    with client.as_current():  # ``Network.fit`` checks the options, then trains here
         return net.fit(
             da.asarray(X),
             y,
@@ -121,79 +121,57 @@ def fit(
         )
 
 
-def _fit(
+def _epoch_runner(
     net: network.Network,
     X: object,
     y: object,
     lr: float,
-    epochs: int,
-    tol: float | None,
+    tol: float,
     n_iter_no_change: int,
-    callback: Callable[[int, float], object] | None,
-    progress: bool,
-    block_epochs: int,
-) -> network.Network:
-    """``fit`` on the current client, with the options already checked by ``Network.fit``."""
+    state: np.ndarray,
+) -> Callable[[int, np.ndarray], tuple[int, int]]:
+    """``run(epochs, hist) -> (epochs_run, status)`` on the current client.
+
+    The same contract as the local runners of ``Network._epoch_runner`` (``tol < 0``: no
+    stopping rule; ``state`` carries it across calls), so ``Network.fit``'s loop drives blocks,
+    callbacks, progress, ``history_`` and divergence for every backend. Each epoch is one
+    round trip to the cluster.
+    """
     client = _current_client(None)
     host_workers = _set_up_workers(client, net)
     parts, n = _partitions(client, net, X, y)
-
     dt = net.dtype.type
     lr_, scale = dt(lr), dt(1.0 / n)
     params = net._params
-    hist = np.empty(epochs, net.dtype)
-    best, fails = np.inf, 0  # the stopping rule's state, as in the kernel
-    done, status = 0, _kernels.RAN_ALL
-    bar = network._progress_bar(epochs) if progress else None
-    try:
-        while done < epochs:
+    completed = 0  # epochs applied in this fit, for the error message
+
+    def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
+        nonlocal completed
+        for e in range(epochs):
             try:
                 total, g = _epoch_sums(client, parts, net, host_workers)
             except (CancelledError, KilledWorker) as exc:
                 raise RuntimeError(
-                    f"epoch {done + 1} failed: the Dask cluster lost workers or data it cannot "
-                    f"recompute ({type(exc).__name__}: {exc}). The network keeps the weights "
-                    f"of its last completed epoch ({done})"
+                    f"epoch {completed + 1} failed: the Dask cluster lost workers or data it "
+                    f"cannot recompute ({type(exc).__name__}: {exc}). The network keeps the "
+                    f"weights of its last completed epoch ({completed})"
                 ) from exc
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below
                 loss = total * scale
                 g *= scale
                 new = params - lr_ * g
             if not np.isfinite(loss):
-                status = _kernels.DIVERGED
-                break
-            hist[done] = loss
-            done += 1
+                return e, _kernels.DIVERGED
+            hist[e] = loss
             if not np.isfinite(new).all():
-                status = _kernels.DIVERGED
-                break
+                return e + 1, _kernels.DIVERGED
             params[...] = new
-            if tol is not None:
-                # scikit-learn's rule, as in ``_kernels.train``
-                fails = fails + 1 if loss > best - tol else 0
-                best = min(best, float(loss))
-                if fails >= n_iter_no_change:
-                    status = _kernels.CONVERGED
-                    break
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.6g}")
-            if callback is not None and (done % block_epochs == 0 or done == epochs):
-                if callback(done, float(loss)) is True:
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-        net.history_ = hist[:done].copy()
-        net.n_epochs_ = done
-        net.converged_ = status == _kernels.CONVERGED
-    if status == _kernels.DIVERGED:
-        raise network.DivergedError(
-            f"training diverged after {done} epochs: the loss or an updated weight became "
-            f"non-finite with lr={lr}. "
-            "The network keeps the weights of its last finite step; try a smaller lr"
-        )
-    return net
+            completed += 1
+            if network.stopping_rule(state, loss, tol, n_iter_no_change):
+                return e + 1, _kernels.CONVERGED
+        return epochs, _kernels.RAN_ALL
+
+    return run
 
 
 def predict_proba(net: network.Network, X: object) -> da.Array:

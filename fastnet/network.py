@@ -37,8 +37,6 @@ Weights = list[tuple[np.ndarray, np.ndarray]]
 #: of the time stays well under 3 % whatever the size of the problem.
 FIRST_BLOCK_EPOCHS = 10
 BLOCK_SECONDS = 0.1
-#: Epochs per round of callbacks on the distributed path (one round trip per epoch there).
-DEFAULT_BLOCK_EPOCHS = 50
 
 
 class DivergedError(FloatingPointError):
@@ -68,6 +66,19 @@ class _Layout:
             W = flat[off : off + fi * fo].reshape(fi, fo)
             out.append((W, flat[off + fi * fo : off + fi * fo + fo]))
         return out
+
+
+def stopping_rule(state: np.ndarray, loss: float, tol: float, n_iter_no_change: int) -> bool:
+    """scikit-learn's rule, as in ``_kernels.train``, for the runners written in Python.
+
+    ``state = [best_loss, epochs_without_improvement]`` is updated with this epoch's ``loss``;
+    ``tol < 0`` disables the rule. True when training should stop.
+    """
+    if tol < 0:
+        return False
+    state[1] = state[1] + 1 if loss > state[0] - tol else 0
+    state[0] = min(state[0], loss)
+    return state[1] >= n_iter_no_change
 
 
 def _initial_params(layers: Sequence[int], seed: int | None, dtype: np.dtype) -> np.ndarray:
@@ -286,18 +297,17 @@ class Network:
             block_epochs = FIRST_BLOCK_EPOCHS
         else:
             block_epochs = epochs
-        if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
-            from .distributed import _fit
 
-            return _fit(self, X, y, lr, epochs, tol, n_iter_no_change, callback, progress,
-                        DEFAULT_BLOCK_EPOCHS if adaptive else block_epochs)  # fmt: skip
-        Xc, Y = self._check_data(X, y)
-
-        dt = self._dtype.type
         hist = np.empty(epochs, self._dtype)
         state = np.array([np.inf, 0.0])  # best loss, epochs without improvement
-        run = self._epoch_runner(Xc, Y, dt(lr), -1.0 if tol is None else float(tol),
-                                 n_iter_no_change, state)  # fmt: skip
+        tol_ = -1.0 if tol is None else float(tol)
+        if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
+            from .distributed import _epoch_runner as dask_runner
+
+            run = dask_runner(self, X, y, lr, tol_, n_iter_no_change, state)
+        else:
+            Xc, Y = self._check_data(X, y)
+            run = self._epoch_runner(Xc, Y, self._dtype.type(lr), tol_, n_iter_no_change, state)
         bar = _progress_bar(epochs) if progress else None
         done, status = 0, _kernels.RAN_ALL
         try:
@@ -316,12 +326,12 @@ class Network:
                 if callback is not None and done and status == _kernels.RAN_ALL:
                     if callback(done, float(hist[done - 1])) is True:
                         break
-        finally:
+        finally:  # also when a runner raises: history_ describes the epochs applied
             if bar is not None:
                 bar.close()
-        self.history_ = hist[:done].copy()
-        self.n_epochs_ = done
-        self.converged_ = status == _kernels.CONVERGED
+            self.history_ = hist[:done].copy()
+            self.n_epochs_ = done
+            self.converged_ = status == _kernels.CONVERGED
         if status == _kernels.DIVERGED:
             raise DivergedError(
                 f"training diverged after {done} epochs: the loss or an updated weight became "
@@ -354,11 +364,8 @@ class Network:
                 for (W, b), (W_new, b_new) in zip(views, new, strict=True):
                     W[...] = W_new
                     b[...] = b_new
-                if tol >= 0:
-                    state[1] = state[1] + 1 if J > state[0] - tol else 0
-                    state[0] = min(state[0], J)
-                    if state[1] >= n_iter_no_change:
-                        return e + 1, _kernels.CONVERGED
+                if stopping_rule(state, J, tol, n_iter_no_change):
+                    return e + 1, _kernels.CONVERGED
             return epochs, _kernels.RAN_ALL
 
         return run_numpy
