@@ -13,7 +13,7 @@ from contextlib import contextmanager, nullcontext
 import numba
 import numpy as np
 
-# numba's np.dot calls SciPy's BLAS: load it now so that ``threadpool_limits`` below sees it.
+# numba's np.dot calls SciPy's BLAS: load it now, so the ThreadpoolController below sees it.
 import scipy.linalg.cython_blas  # noqa: F401
 from threadpoolctl import ThreadpoolController
 
@@ -24,8 +24,8 @@ from ._jit import compiled
 #: count), so the fixed-order sum of chunk gradients is bit-identical for any thread count.
 MAX_CHUNKS = 16
 #: Layers with at least this many weights (fan_in * fan_out) use BLAS (np.dot) for their
-#: products; smaller ones use explicit loops, which win when a product is only a few hundred
-#: multiply-adds and a BLAS call's fixed cost dominates (measured: README, "Kernel variants").
+#: products, smaller ones the explicit loops. 0: BLAS everywhere, measured faster even for S's
+#: 10 x 16 layer (README, "Kernel variants"); the loops stay as the variant to re-measure.
 BLAS_MIN_WEIGHTS = 0
 #: Rows per block: explicit loops keep a block's activations in L1; BLAS layers get larger
 #: blocks, to amortise each call's fixed cost.
