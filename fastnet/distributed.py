@@ -151,11 +151,13 @@ def _epoch_runner(
             try:
                 total, g = _epoch_sums(client, parts, net, host_workers)
             except (CancelledError, KilledWorker) as exc:
-                raise RuntimeError(
+                error = RuntimeError(
                     f"epoch {completed + 1} failed: the Dask cluster lost workers or data it "
                     f"cannot recompute ({type(exc).__name__}: {exc}). The network keeps the "
                     f"weights of its last completed epoch ({completed})"
-                ) from exc
+                )
+                error.epochs_run = e  # this block's completed epochs, for history_
+                raise error from exc
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below
                 loss = total * scale
                 g *= scale

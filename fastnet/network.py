@@ -314,7 +314,11 @@ class Network:
             while done < epochs and status == _kernels.RAN_ALL:
                 todo = min(block_epochs, epochs - done)
                 started = time.perf_counter()
-                ran, status = run(todo, hist[done : done + todo])
+                try:
+                    ran, status = run(todo, hist[done : done + todo])
+                except RuntimeError as exc:  # a runner that failed part-way says how far it got
+                    done += getattr(exc, "epochs_run", 0)
+                    raise
                 if adaptive and ran:  # aim at BLOCK_SECONDS of compiled work per block
                     per_epoch = max(time.perf_counter() - started, 1e-9) / ran
                     block_epochs = max(1, int(BLOCK_SECONDS / per_epoch))

@@ -267,3 +267,29 @@ def test_losing_data_that_cannot_be_recomputed_is_a_clear_error_and_keeps_the_we
     assert net.n_epochs_ == 4
     np.testing.assert_allclose(net.history_, local.history_, rtol=1e-12)
     assert_same_weights(net, local, rtol=1e-10)
+
+
+def test_a_failure_in_the_middle_of_a_block_keeps_the_history_of_the_epochs_applied(
+    client, monkeypatch
+):
+    # No callback: all 10 epochs are one block, and the 5th round trip fails.
+    from concurrent.futures import CancelledError
+
+    X, y, Xd, yd = dask_data()
+    real = fastnet.distributed._epoch_sums
+    calls = []
+
+    def fails_fifth_time(*args):
+        calls.append(1)
+        if len(calls) == 5:
+            raise CancelledError("lost")
+        return real(*args)
+
+    monkeypatch.setattr(fastnet.distributed, "_epoch_sums", fails_fifth_time)
+    net = Network(LAYERS)
+    with pytest.raises(RuntimeError, match="epoch 5 failed: the Dask cluster lost"):
+        net.fit(Xd, yd, epochs=10, tol=None)
+    local = Network(LAYERS).fit(X, y, epochs=4, tol=None)
+    assert net.n_epochs_ == 4
+    np.testing.assert_allclose(net.history_, local.history_, rtol=1e-12)
+    assert_same_weights(net, local, rtol=1e-10)
