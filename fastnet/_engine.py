@@ -42,6 +42,14 @@ BLAS_THREADED_MIN = 2**18
 _blas_controller: ThreadpoolController | None = None
 
 
+def param_layout(sizes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Offsets of each layer's ``W`` (``b`` follows it) in the flat parameter vector, and its
+    length: the one definition of the layout, shared by the kernels and ``Network``."""
+    per_layer = sizes[:-1] * sizes[1:] + sizes[1:]
+    offs = np.concatenate(([0], np.cumsum(per_layer)[:-1])).astype(np.int64)
+    return offs, int(per_layer.sum())
+
+
 def _blas_single_threaded():
     """Context in which every loaded BLAS uses one thread (controller built once: ~1 ms)."""
     global _blas_controller
@@ -81,8 +89,7 @@ class Engine:
         sizes = np.asarray(layers, dtype=np.int64)
         fan = sizes[:-1] * sizes[1:]
         self.sizes = sizes
-        self.offs = np.concatenate(([0], np.cumsum(fan + sizes[1:])[:-1])).astype(np.int64)
-        self.n_params = int((fan + sizes[1:]).sum())
+        self.offs, self.n_params = param_layout(sizes)
         self.blas = (fan >= BLAS_MIN_WEIGHTS).astype(np.uint8)
         self.rows = rows = ROWS_BLAS if self.blas.any() else ROWS_LOOPS
         self.aoff = rows * np.concatenate(([0], np.cumsum(sizes[1:])[:-1])).astype(np.int64)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _kernels, reference
-from ._engine import Engine
+from ._engine import Engine, param_layout
 from ._validation import (
     as_float_array,
     check_backend,
@@ -54,9 +54,8 @@ class _Layout:
     @classmethod
     def from_sizes(cls, layers: Sequence[int]) -> _Layout:
         sizes = np.asarray(layers, dtype=np.int64)
-        per_layer = sizes[:-1] * sizes[1:] + sizes[1:]
-        offs = np.concatenate(([0], np.cumsum(per_layer)[:-1])).astype(np.int64)
-        return cls(sizes, offs, int(per_layer.sum()))
+        offs, n_params = param_layout(sizes)
+        return cls(sizes, offs, n_params)
 
     def views(self, flat: np.ndarray) -> Weights:
         """``[(W_1, b_1), ...]`` as views into ``flat``."""
