@@ -66,9 +66,10 @@ def _scratch(threads: int, specs: list[tuple[int, type]]) -> list[np.ndarray]:
 
     Every row starts on a 4 KiB page boundary plus an offset that differs from array to array.
     Separately allocated large arrays tend to start at the same offset within a page, and then
-    a loop that stores to one while loading the other (the sigmoid's integer scratch and the
-    activations) makes the CPU mistake the loads for dependent on the stores ("4K aliasing"):
-    measured 3x slower on the L workload's sigmoid.
+    a loop that stores to one while loading the other (the backprop reads activations and
+    writes deltas) can make the CPU mistake the loads for dependent on the stores ("4K
+    aliasing"): measured 3x slower on the L workload's sigmoid when it still had a separate
+    integer scratch array.
     """
     rows_bytes = [-(-width * np.dtype(dt).itemsize // _PAGE) * _PAGE for width, dt in specs]
     raw = np.empty(sum(threads * rb for rb in rows_bytes) + 2 * _PAGE, np.uint8)
@@ -104,17 +105,15 @@ class Engine:
         edges = (np.arange(n_chunks + 1) * n_blocks) // n_chunks
         self.bounds = np.minimum(edges * rows, n).astype(np.int64)
         width = rows * int(sizes[1:].max())
-        bits_dtype = np.int64 if self.dtype == np.float64 else np.int32
         # Scratch per thread (numba.get_thread_id() < NUMBA_NUM_THREADS), sums per chunk.
         threads = numba.config.NUMBA_NUM_THREADS
-        self.act, self.zo, self.d1, self.d2, self.bits, self.gtmp = _scratch(
+        self.act, self.zo, self.d1, self.d2, self.gtmp = _scratch(
             threads,
             [
                 (rows * int(sizes[1:].sum()), dtype),
                 (rows * int(sizes[-1]), dtype),
                 (width, dtype),
                 (width, dtype),
-                (width, bits_dtype),
                 (int(fan.max()), dtype),
             ],
         )
@@ -159,7 +158,7 @@ class Engine:
         """
         scale = self.dtype.type(1.0 / self.n if scale is None else scale)
         lr = self.dtype.type(lr)
-        args = (params, X, Y, *self._common(), self.d1, self.d2, self.bits, self.gtmp, self.gbuf,
+        args = (params, X, Y, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
                 self.closs, loss_fn, self.g, scale, lr)  # fmt: skip
 
         tail = (tol, n_iter_no_change, state)
@@ -175,6 +174,6 @@ class Engine:
         """Output activations of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
         with self._threads():
-            args = (params, X, *self._common(), self.bits, out)
+            args = (params, X, *self._common(), out)
             compiled(_kernels.predict, *args)(*args)
         return out

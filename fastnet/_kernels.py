@@ -17,10 +17,9 @@ Layout (built by ``_engine.Engine``):
   any number of threads (BLAS runs single-threaded inside, see ``Engine``).
 * Scratch per thread ``t`` (``numba.get_thread_id()``): ``act[t]`` holds every layer's
   activations of one row block (layer ``l + 1`` at ``act[t, aoff[l]:]``), ``zo[t]`` the output
-  logits, ``d1[t]``/``d2[t]`` the deltas (ping-pong), ``bits[t]`` the sigmoid's scratch,
-  ``gtmp[t]`` a BLAS product. Per chunk ``c``: ``gbuf[c]`` its gradient sum, ``closs[c]`` its
-  loss sum. Scratch is always written before it is read, so which thread runs a chunk never
-  changes a result.
+  logits, ``d1[t]``/``d2[t]`` the deltas (ping-pong), ``gtmp[t]`` a BLAS product. Per chunk
+  ``c``: ``gbuf[c]`` its gradient sum, ``closs[c]`` its loss sum. Scratch is always written
+  before it is read, so which thread runs a chunk never changes a result.
 
 Array-to-array slice assignments (``a[i:j] = b[k:l]``) are written as loops on purpose: numba
 compiles a shape-mismatch error path with string formatting for each of them, which added
@@ -30,8 +29,9 @@ about 2 s to the cold compile.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import get_thread_id, prange, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from ._jit import JIT_OPTIONS, jit, parallel_jit
 
@@ -46,91 +46,117 @@ DIVERGED = 2
 # the sigmoid of the hidden activations costs more than the matrix products of small layers.
 # This exp is written so that LLVM vectorises it: Cody-Waite range reduction x = t ln2 + r with
 # |r| <= ln2 / 2, a Taylor polynomial for e^r (degree 13 for float64, 7 for float32: truncation
-# below half an ulp), and 2^t built in the exponent bits of an integer scratch array. Measured
-# (tests/test_kernels.py) within 2 ulps of the correctly rounded sigmoid on [-40, 40]; inputs are
-# clamped so exp never overflows: sigmoid saturates to at most the smallest normal number above
-# 0 (and exactly 1 on the other side), never NaN.
+# below half an ulp), and 2^t built in the exponent bits (``_pow2``).
+# Measured (bench/test_bench_variants.py) within 2 ulps of the correctly rounded sigmoid; inputs
+# are clamped so exp never overflows: sigmoid saturates to at most the smallest normal number
+# above 0 (and exactly 1 on the other side), never NaN.
+#
+# Three flat passes (bias, exp, reciprocal) over the block: the exp and reciprocal passes run
+# over all ``m * fo`` values whatever the layer width, so a one-unit output layer vectorises as
+# well as a wide hidden one (a row-by-column nest vectorised only along the columns: 4.2 ns per
+# value for one output, 1.5 for the flat pass).
 
 
-def sigmoid_inplace(buf, b, bits, z, keep_z):
+@intrinsic
+def _pow2(typingctx, t):
+    """``2.0 ** t`` for an integral-valued float ``t`` in the normal exponent range, built
+    directly in the exponent bits (float to int, add the bias, shift, bit cast): vectorisable,
+    unlike ``np.ldexp``. The caller clamps ``t``; nothing here checks it."""
+    if t not in (types.float64, types.float32):
+        return None
+    wide = t == types.float64
+    bias, shift = (1023, 52) if wide else (127, 23)
+
+    def codegen(context, builder, signature, args):
+        ity = ir.IntType(64 if wide else 32)
+        k = builder.fptosi(args[0], ity)
+        k = builder.shl(builder.add(k, ir.Constant(ity, bias)), ir.Constant(ity, shift))
+        return builder.bitcast(k, context.get_value_type(t))
+
+    return t(t), codegen
+
+
+def sigmoid_inplace(buf, b, z, keep_z):
     """``buf = 1 / (1 + exp(-(buf + b)))`` over a flattened ``(m, fo)`` block, ``b`` of length
-    ``fo``; with ``keep_z`` the logits ``buf + b`` are also written to ``z``. ``bits`` is
-    same-width integer scratch (at least as long as ``buf``)."""
+    ``fo``; with ``keep_z`` the logits ``buf + b`` are also written to ``z``."""
     raise NotImplementedError("compiled only: call from numba code")
 
 
-def _sigmoid_f64(buf, b, bits, z, keep_z):
+@jit
+def _add_bias(buf, b, z, keep_z):
     n = buf.shape[0]
     fo = b.shape[0]
-    for row in range(n // fo):
-        for j in range(fo):
-            i = row * fo + j
-            v = buf[i] + b[j]
-            if keep_z:
-                z[i] = v
-            x = min(max(-v, -708.0), 709.0)
-            t = np.floor(x * 1.4426950408889634 + 0.5)
-            r = (x - t * 6.93147180369123816490e-01) - t * 1.90821492927058770002e-10
-            p = 1.0 / 6227020800.0
-            p = p * r + 1.0 / 479001600.0
-            p = p * r + 1.0 / 39916800.0
-            p = p * r + 1.0 / 3628800.0
-            p = p * r + 1.0 / 362880.0
-            p = p * r + 1.0 / 40320.0
-            p = p * r + 1.0 / 5040.0
-            p = p * r + 1.0 / 720.0
-            p = p * r + 1.0 / 120.0
-            p = p * r + 1.0 / 24.0
-            p = p * r + 1.0 / 6.0
-            p = p * r + 0.5
-            p = p * r + 1.0
-            buf[i] = p * r + 1.0  # e^r
-            bits[i] = (np.int64(t) + 1023) << 52  # 2^t
-    scale = bits[:n].view(np.float64)
+    if fo == 1:
+        b0 = b[0]
+        for i in range(n):
+            buf[i] += b0
+    else:
+        for row in range(n // fo):
+            for j in range(fo):
+                buf[row * fo + j] += b[j]
+    if keep_z:
+        for i in range(n):
+            z[i] = buf[i]
+
+
+def _sigmoid_f64(buf, b, z, keep_z):
+    _add_bias(buf, b, z, keep_z)
+    n = buf.shape[0]
+    for i in range(n):
+        x = min(max(-buf[i], -708.0), 709.0)
+        t = np.floor(x * 1.4426950408889634 + 0.5)
+        r = (x - t * 6.93147180369123816490e-01) - t * 1.90821492927058770002e-10
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        buf[i] = (p * r + 1.0) * _pow2(t)  # e^r 2^t
     for i in range(n):
         # 1 / d by a float32 division refined by two Newton steps (24 -> 48 -> full bits,
         # within 1 ulp): vdivpd is the slowest instruction here. When d overflows float32
         # (z < -88.7) the result is 0, as 1 / (1 + exp(-z)) is in libm when exp overflows.
-        d = 1.0 + buf[i] * scale[i]
+        d = 1.0 + buf[i]
         y = np.float64(np.float32(1.0) / np.float32(d))
         y = y + y * (1.0 - d * y)
         buf[i] = y + y * (1.0 - d * y)
 
 
-def _sigmoid_f32(buf, b, bits, z, keep_z):
+def _sigmoid_f32(buf, b, z, keep_z):
+    _add_bias(buf, b, z, keep_z)
     f = np.float32
     lo, hi, one, half = f(-87.0), f(88.0), f(1.0), f(0.5)
     log2e, ln2_hi, ln2_lo = f(1.44269504), f(0.693359375), f(-2.12194440e-4)
     n = buf.shape[0]
-    fo = b.shape[0]
-    for row in range(n // fo):
-        for j in range(fo):
-            i = row * fo + j
-            v = buf[i] + b[j]
-            if keep_z:
-                z[i] = v
-            x = min(max(-v, lo), hi)
-            t = np.floor(x * log2e + half)
-            r = (x - t * ln2_hi) - t * ln2_lo
-            p = f(1.0 / 5040.0)
-            p = p * r + f(1.0 / 720.0)
-            p = p * r + f(1.0 / 120.0)
-            p = p * r + f(1.0 / 24.0)
-            p = p * r + f(1.0 / 6.0)
-            p = p * r + half
-            p = p * r + one
-            buf[i] = p * r + one  # e^r
-            bits[i] = (np.int32(t) + np.int32(127)) << np.int32(23)  # 2^t
-    scale = bits[:n].view(np.float32)
     for i in range(n):
-        buf[i] = one / (one + buf[i] * scale[i])
+        x = min(max(-buf[i], lo), hi)
+        t = np.floor(x * log2e + half)
+        r = (x - t * ln2_hi) - t * ln2_lo
+        p = f(1.0 / 5040.0)
+        p = p * r + f(1.0 / 720.0)
+        p = p * r + f(1.0 / 120.0)
+        p = p * r + f(1.0 / 24.0)
+        p = p * r + f(1.0 / 6.0)
+        p = p * r + half
+        p = p * r + one
+        buf[i] = (p * r + one) * _pow2(t)  # e^r 2^t
+    for i in range(n):
+        buf[i] = one / (one + buf[i])
 
 
 # The one fastmath flag used anywhere: "contract" lets LLVM fuse the polynomial's multiply-adds
 # into FMA instructions (fewer roundings, not more; no reordering, NaN/inf semantics kept). It
 # makes the sigmoid about 1.6x faster (bench/test_bench_variants.py).
 @overload(sigmoid_inplace, jit_options={**JIT_OPTIONS, "fastmath": {"contract"}})
-def _sigmoid_overload(buf, b, bits, z, keep_z):
+def _sigmoid_overload(buf, b, z, keep_z):
     if buf.dtype == types.float64:
         return _sigmoid_f64
     if buf.dtype == types.float32:
@@ -225,7 +251,7 @@ def dense_backprop(delta, W, prev, out, blas):
 
 # ----------------------------------------------------------------------------- a row block
 @jit
-def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo, bits):
+def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo):
     """Forward pass of the ``m`` rows ``x``: activations into ``act``, output logits in ``zo``."""
     n_layers = sizes.shape[0] - 1
     inp = x.reshape((m, sizes[0]))
@@ -237,7 +263,7 @@ def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo, bits):
         out = flat.reshape((m, fo))
         dense_forward(inp, W, out, blas[layer])
         b = params[w0 + fi * fo : w0 + fi * fo + fo]
-        sigmoid_inplace(flat, b, bits, zo, layer == n_layers - 1)  # keeps the output logits
+        sigmoid_inplace(flat, b, zo, layer == n_layers - 1)  # keeps the output logits
         inp = out
 
 
@@ -271,8 +297,8 @@ def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gt
 
 
 @jit
-def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo, d1, d2, bits,
-                    gtmp, g, loss_fn):  # fmt: skip
+def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo, d1, d2, gtmp,
+                    g, loss_fn):  # fmt: skip
     """Summed loss and gradient of rows ``r0:r1`` (one chunk), block by block, into ``g``."""
     d = sizes[0]
     k = sizes[sizes.shape[0] - 1]
@@ -282,7 +308,7 @@ def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo
         e = min(s + rows, r1)
         m = e - s
         x = X[s * d : e * d]
-        forward_block(params, x, sizes, offs, blas, aoff, m, act, zo, bits)
+        forward_block(params, x, sizes, offs, blas, aoff, m, act, zo)
         total += backward_block(params, x, Y[s * k : e * k], sizes, offs, blas, aoff, m, act,
                                 zo, d1, d2, gtmp, g, loss_fn)  # fmt: skip
     return total
@@ -304,8 +330,8 @@ def reduce_chunks(closs, gbuf, g):
 
 
 @parallel_jit
-def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, bits, gtmp, gbuf,
-          closs, loss_fn, g, scale, lr, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
+def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf, closs,
+          loss_fn, g, scale, lr, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
     """Run up to ``epochs`` full-batch gradient-descent epochs in place on ``params``.
 
     ``hist[e]`` receives epoch ``e``'s loss (from its forward pass, before its update).
@@ -323,7 +349,7 @@ def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, 
             t = get_thread_id()  # scratch belongs to the thread, the gradient sum to the chunk
             closs[c] = chunk_loss_grad(
                 params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
-                act[t], zo[t], d1[t], d2[t], bits[t], gtmp[t], gbuf[c], loss_fn,
+                act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn,
             )  # fmt: skip
         loss = reduce_chunks(closs, gbuf, g) * scale
         if epochs == 0:
@@ -357,7 +383,7 @@ def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, 
 
 
 @parallel_jit
-def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, bits, out):
+def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, out):
     """Output-layer activations of every row of ``X`` into ``out`` (flattened ``(n, k)``)."""
     d = sizes[0]
     n_layers = sizes.shape[0] - 1
@@ -369,7 +395,6 @@ def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, bits, out
         for s in range(bounds[c], bounds[c + 1], rows):
             e = min(s + rows, bounds[c + 1])
             m = e - s
-            forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act[t], zo[t],
-                          bits[t])  # fmt: skip
+            forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act[t], zo[t])
             for i in range(m * k):  # a loop, not a slice copy: see the module docstring
                 out[s * k + i] = act[t, top + i]
