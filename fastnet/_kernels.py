@@ -61,7 +61,11 @@ DIVERGED = 2
 def _pow2(typingctx, t):
     """``2.0 ** t`` for an integral-valued float ``t`` in the normal exponent range, built
     directly in the exponent bits (float to int, add the bias, shift, bit cast): vectorisable,
-    unlike ``np.ldexp``. The caller clamps ``t``; nothing here checks it."""
+    unlike ``np.ldexp``. The caller clamps ``t``; nothing here checks it.
+
+    ``losses.log_loss`` uses it too. numba's disk cache of a function is keyed on its own
+    file only, so after changing this, touch ``losses.py`` (or clear ``__pycache__``).
+    """
     if t not in (types.float64, types.float32):
         return None
     wide = t == types.float64

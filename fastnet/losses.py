@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from ._jit import jit
+from ._jit import JIT_OPTIONS, jit
+from ._kernels import _pow2
 
 
 @jit
@@ -30,19 +32,65 @@ def mse(z, p, y, delta):
     return total
 
 
-@jit
+# fdlibm's log: minimax coefficients of (log(1 + f) - f + f^2 / 2) in s = f / (2 + f), and ln 2
+# split so that k ln2_hi is exact.
+_LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+       2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+       1.479819860511658591e-01)  # fmt: skip
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+
+
+@numba.njit(**{**JIT_OPTIONS, "fastmath": {"contract"}})
 def log_loss(z, p, y, delta):
     """Binary cross-entropy from the logits; ``dJ/dz = p - y``.
 
     ``-[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log1p(exp(-|z|))`` is finite for
     every finite ``z``. With the sigmoid output, ``dJ/dp = (p - y) / (p (1 - p))`` and the
     sigmoid's derivative ``p (1 - p)`` cancel, leaving ``p - y``.
+
+    ``log1p(exp(-|z|))`` is computed in float64 (for both dtypes) by code LLVM can vectorise,
+    within 2 ulps of the correctly rounded value (bench/test_bench_variants.py; libm's scalar
+    calls cost 10.8 ns per output, this 3.5): ``u = exp(-|z|)`` as in the kernels' sigmoid
+    (``_kernels._pow2`` supplies 2^t; ``|z|`` is clamped at 708, so ``u`` stays normal), then
+    ``log1p(u) = log(w) + (u - (w - 1)) / w`` with ``w = 1 + u`` and fdlibm's ``log``. The
+    per-output losses go through ``delta`` and are summed in row order, as before.
     """
-    zero = p.dtype.type(0)
+    lg1, lg2, lg3, lg4, lg5, lg6, lg7 = _LG
+    n = p.shape[0]
+    for i in range(n):
+        zi = np.float64(z[i])
+        x = max(-abs(zi), -708.0)
+        t = np.floor(x * 1.4426950408889634 + 0.5)
+        r = (x - t * _LN2_HI) - t * _LN2_LO
+        q = 1.0 / 6227020800.0
+        q = q * r + 1.0 / 479001600.0
+        q = q * r + 1.0 / 39916800.0
+        q = q * r + 1.0 / 3628800.0
+        q = q * r + 1.0 / 362880.0
+        q = q * r + 1.0 / 40320.0
+        q = q * r + 1.0 / 5040.0
+        q = q * r + 1.0 / 720.0
+        q = q * r + 1.0 / 120.0
+        q = q * r + 1.0 / 24.0
+        q = q * r + 1.0 / 6.0
+        q = q * r + 0.5
+        q = q * r + 1.0
+        u = (q * r + 1.0) * _pow2(t)  # exp(-|z|), in (2^-1022, 1]
+        w = 1.0 + u
+        big = w > 1.4142135623730951  # log(w) = k ln2 + log(1 + f), 1 + f in [sqrt(2)/2, sqrt(2)]
+        k = 1.0 if big else 0.0
+        f = (w * 0.5 if big else w) - 1.0
+        s = f / (2.0 + f)
+        s2 = s * s
+        s4 = s2 * s2
+        R = s4 * (lg2 + s4 * (lg4 + s4 * lg6)) + s2 * (lg1 + s4 * (lg3 + s4 * (lg5 + s4 * lg7)))
+        hfsq = 0.5 * f * f
+        log_w = k * _LN2_HI - ((hfsq - (s * (hfsq + R) + k * _LN2_LO)) - f)
+        delta[i] = max(zi, 0.0) - y[i] * zi + (log_w + (u - (w - 1.0)) / w)
     total = p.dtype.type(0)
-    for i in range(p.shape[0]):
-        zi = z[i]
-        total += max(zi, zero) - y[i] * zi + np.log1p(np.exp(-abs(zi)))
+    for i in range(n):
+        total += delta[i]
+    for i in range(n):
         delta[i] = p[i] - y[i]
     return total
 
