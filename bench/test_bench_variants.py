@@ -7,7 +7,8 @@ Each group times the variants of one decision side by side on the same case, so 
 
 * ``products``: layer products by BLAS (``np.dot`` on row blocks) vs explicit loops
   (``_engine.BLAS_MIN_WEIGHTS``).
-* ``rows``: rows per block for BLAS layers (``_engine.ROWS_BLAS``).
+* ``rows``: rows per block for BLAS layers (``_engine.block_rows``; the variants set
+  ``_engine.ROWS_BLAS``).
 * ``threads``: one numba thread vs all of them (``_engine.PARALLEL_MIN_WORK``).
 * ``sigmoid``: the vectorisable exp with FMA contraction (what the kernels use), the same code
   without contraction, and a plain ``np.exp`` loop (libm, scalar).
