@@ -16,12 +16,13 @@ import numba
 import numpy as np
 
 from ._jit import JIT_OPTIONS, jit
-from ._kernels import _pow2
+from ._kernels import _pow2, _wide_vectors
 
 
 @jit
 def mse(z, p, y, delta):
     """Squared error ``(p - y)^2``; ``dJ/dz = 2 (p - y) p (1 - p)`` (the sigmoid derivative)."""
+    _wide_vectors()
     one = p.dtype.type(1)
     two = p.dtype.type(2)
     total = p.dtype.type(0)
@@ -55,6 +56,7 @@ def log_loss(z, p, y, delta):
     ``log1p(u) = log(w) + (u - (w - 1)) / w`` with ``w = 1 + u`` and fdlibm's ``log``. The
     per-output losses go through ``delta`` and are summed in row order, as before.
     """
+    _wide_vectors()
     lg1, lg2, lg3, lg4, lg5, lg6, lg7 = _LG
     n = p.shape[0]
     for i in range(n):
