@@ -221,8 +221,9 @@ def dense_forward(inp, W, out, blas):
 
 
 @jit
-def dense_grad(prev, delta, gW, gb, tmp, blas):
-    """``gW += prev^T @ delta`` and ``gb += column sums of delta`` for one row block."""
+def dense_grad(prev, delta, gW, tmp, blas):
+    """``gW += prev^T @ delta`` for one row block (the bias gradient comes with the delta:
+    ``column_sums`` for the output layer, ``dense_backprop`` for the others)."""
     _wide_vectors()
     m, fo = delta.shape
     fi = prev.shape[1]
@@ -242,14 +243,22 @@ def dense_grad(prev, delta, gW, gb, tmp, blas):
                 a = prev[i, p]
                 for j in range(fo):
                     gW[p, j] += a * delta[i, j]
+
+
+@jit
+def column_sums(delta, gb):
+    """``gb += column sums of delta``: the output layer's bias gradient."""
+    _wide_vectors()
+    m, fo = delta.shape
     for i in range(m):
         for j in range(fo):
             gb[j] += delta[i, j]
 
 
 @jit
-def dense_backprop(delta, W, prev, out, blas):
-    """``out = (delta @ W^T) * prev * (1 - prev)``: the delta of the layer below.
+def dense_backprop(delta, W, prev, out, gb_prev, blas):
+    """``out = (delta @ W^T) * prev * (1 - prev)``: the delta of the layer below; and, in the
+    same pass, ``gb_prev += column sums of out``: that layer's bias gradient.
 
     ``prev`` holds that layer's sigmoid outputs, so ``sigmoid'(z) = prev (1 - prev)``.
     """
@@ -262,7 +271,9 @@ def dense_backprop(delta, W, prev, out, blas):
             d = delta[i, 0]
             for p in range(fi):
                 a = prev[i, p]
-                out[i, p] = d * W[p, 0] * (a * (one - a))
+                v = d * W[p, 0] * (a * (one - a))
+                out[i, p] = v
+                gb_prev[p] += v
         return
     if blas:
         np.dot(delta, W.T, out)
@@ -277,7 +288,9 @@ def dense_backprop(delta, W, prev, out, blas):
     for i in range(m):
         for p in range(fi):
             a = prev[i, p]
-            out[i, p] *= a * (one - a)
+            v = out[i, p] * (a * (one - a))
+            out[i, p] = v
+            gb_prev[p] += v
 
 
 # ----------------------------------------------------------------------------- a row block
@@ -308,6 +321,8 @@ def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gt
     k = sizes[n_layers]
     top = aoff[n_layers - 1]
     total = loss_fn(zo[: m * k], act[top : top + m * k], y, d1[: m * k])
+    b_top = offs[n_layers - 1] + sizes[n_layers - 1] * k
+    column_sums(d1[: m * k].reshape((m, k)), g[b_top : b_top + k])
     delta, spare = d1, d2
     for layer in range(n_layers - 1, -1, -1):
         fi, fo = sizes[layer], sizes[layer + 1]
@@ -319,10 +334,11 @@ def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gt
             prev = act[aoff[layer - 1] : aoff[layer - 1] + m * fi].reshape((m, fi))
         d = delta[: m * fo].reshape((m, fo))
         gW = g[w0:b0].reshape((fi, fo))
-        dense_grad(prev, d, gW, g[b0 : b0 + fo], gtmp[: fi * fo].reshape((fi, fo)), blas[layer])
+        dense_grad(prev, d, gW, gtmp[: fi * fo].reshape((fi, fo)), blas[layer])
         if layer > 0:
             W = params[w0:b0].reshape((fi, fo))
-            dense_backprop(d, W, prev, spare[: m * fi].reshape((m, fi)), blas[layer])
+            gb_prev = g[w0 - fi : w0]  # layer - 1's bias sits just before this layer's W
+            dense_backprop(d, W, prev, spare[: m * fi].reshape((m, fi)), gb_prev, blas[layer])
             delta, spare = spare, delta
     return total
 
