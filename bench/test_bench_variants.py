@@ -10,8 +10,10 @@ Each group times the variants of one decision side by side on the same case, so 
 * ``rows``: rows per block for BLAS layers (``_engine.block_rows``; the variants set
   ``_engine.ROWS_BLAS``).
 * ``threads``: one numba thread vs all of them (``_engine.PARALLEL_MIN_WORK``).
-* ``sigmoid``: the vectorisable exp with FMA contraction (what the kernels use), the same code
-  without contraction, and a plain ``np.exp`` loop (libm, scalar).
+* ``sigmoid``: the vectorisable exp with FMA contraction and 512-bit vectors (what the kernels
+  use), the same with 256-bit vectors (``_kernels.WIDE_VECTORS``), without contraction, and a
+  plain ``np.exp`` loop (libm, scalar).
+* ``log loss``: ``losses.log_loss`` (vectorisable ``log1p(exp(-|z|))``) vs libm's scalar calls.
 
 The smoke pass (benchmarks disabled) runs every variant once on small data and checks that the
 variants agree, so none of them can rot.
@@ -23,7 +25,7 @@ import numba
 import numpy as np
 import pytest
 
-from fastnet import _engine, _kernels
+from fastnet import _engine, _kernels, losses
 from fastnet._jit import JIT_OPTIONS
 from fastnet.benchmarks import IMPLEMENTATIONS, dtype_name, smoke_workload
 from fastnet.data import WORKLOADS
@@ -84,10 +86,12 @@ def _libm(buf, b, z, keep_z):
         buf[i] = 1 / (1 + np.exp(-(buf[i] + b[i % fo])))
 
 
+#: variant -> (float64 code, float32 code, fastmath flags, 512-bit vectors allowed)
 SIGMOIDS = {
-    "vectorised+fma": (_kernels._sigmoid_f64, _kernels._sigmoid_f32, {"contract"}),
-    "vectorised": (_kernels._sigmoid_f64, _kernels._sigmoid_f32, False),
-    "libm": (_libm, _libm, False),
+    "vectorised+fma": (_kernels._sigmoid_f64, _kernels._sigmoid_f32, {"contract"}, True),
+    "vectorised+fma-256bit": (_kernels._sigmoid_f64, _kernels._sigmoid_f32, {"contract"}, False),
+    "vectorised": (_kernels._sigmoid_f64, _kernels._sigmoid_f32, False, True),
+    "libm": (_libm, _libm, False, True),
 }
 
 
@@ -102,9 +106,10 @@ def _repeat(kernel, z, buf, bias, logits, reps):
 
 @pytest.mark.parametrize("variant", list(SIGMOIDS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=dtype_name)
-def test_sigmoid(benchmark, variant, dtype):
-    """100 sigmoids of one row block of a 128-wide layer (256 x 128 values), as on L."""
-    f64, f32, fastmath = SIGMOIDS[variant]
+def test_sigmoid(benchmark, monkeypatch, variant, dtype):
+    """100 sigmoids of one row block of a 128-wide layer (256 x 128 values)."""
+    f64, f32, fastmath, wide = SIGMOIDS[variant]
+    monkeypatch.setattr(_kernels, "WIDE_VECTORS", wide)  # read while compiling, just below
     kernel = numba.njit(**{**JIT_OPTIONS, "cache": False, "fastmath": fastmath})(
         f64 if dtype == np.float64 else f32
     )
@@ -119,3 +124,38 @@ def test_sigmoid(benchmark, variant, dtype):
     exact = 1 / (1 + np.exp(-z.astype(np.longdouble)))
     ulps = np.abs(buf - exact.astype(dtype)) / np.spacing(exact.astype(dtype))
     assert ulps.max() <= 4
+
+
+# ----------------------------------------------------------------------------- log loss
+@numba.njit(error_model="numpy")
+def _log_loss_libm(z, p, y, delta):
+    """The log loss by libm's scalar ``log1p`` and ``exp``: what ``losses.log_loss`` replaced."""
+    total = 0.0
+    for i in range(p.shape[0]):
+        zi = z[i]
+        total += max(zi, 0.0) - y[i] * zi + np.log1p(np.exp(-abs(zi)))
+        delta[i] = p[i] - y[i]
+    return total
+
+
+@numba.njit(error_model="numpy")
+def _repeat_loss(loss, z, p, y, delta, reps):
+    total = 0.0
+    for _ in range(reps):
+        total += loss(z, p, y, delta)
+    return total
+
+
+@pytest.mark.parametrize("variant", ["vectorised", "libm"])
+def test_log_loss(benchmark, variant):
+    """100 log losses of 1000 outputs (one S epoch's worth), float64."""
+    loss = losses.log_loss if variant == "vectorised" else _log_loss_libm
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(1000) * 4
+    p = 1 / (1 + np.exp(-z))
+    y = (rng.random(1000) < 0.5).astype(np.float64)
+    delta = np.empty(1000)
+    _repeat_loss(loss, z, p, y, delta, 1)  # compile outside the timed rounds
+    benchmark.group = "log loss|100x1000|float64"
+    total = benchmark(_repeat_loss, loss, z, p, y, delta, 100)
+    assert total == pytest.approx(100 * _log_loss_libm(z, p, y, np.empty(1000)), rel=1e-13)

@@ -81,23 +81,29 @@ def _pow2(typingctx, t):
     return t(t), codegen
 
 
+#: Whether ``_wide_vectors`` takes effect (read when a function is compiled; the kernel-variant
+#: benchmark switches it off to re-measure 256-bit code).
+WIDE_VECTORS = True
+
+
 @intrinsic
 def _wide_vectors(typingctx):
     """Let LLVM vectorise the calling function's loops with 512-bit registers where the CPU has
-    them (AVX-512); a no-op elsewhere.
+    them (AVX-512); a no-op elsewhere (checked by compiling for an AVX2 CPU).
 
     LLVM tunes recent Intel CPUs to prefer 256-bit vectors for all code (wide registers can
-    lower the clock of unrelated code). Our loops are long, arithmetic-bound streams, and
-    measured faster with 512 bits: S 56 -> 52 us per epoch in float64, 38 -> 31 in float32, one
-    thread (README, "Kernel variants"). The two LLVM function attributes below are what clang
-    emits for ``-mprefer-vector-width=512``; llvmlite's attribute set only knows flag
-    attributes, hence ``set.add``.
+    lower the clock of unrelated code). Our loops are long, arithmetic-bound streams, measured
+    faster with 512 bits: per epoch, S and M 7-12 %, Deep 5-7 %, L up to 9 % (README, "Kernel
+    variants"). ``"prefer-vector-width"`` is the attribute clang's ``-mprefer-vector-width=512``
+    sets; ``"min-legal-vector-width"`` lets the backend keep 512-bit vectors whole instead of
+    splitting them. llvmlite's attribute set only accepts flag attributes, hence ``set.add``.
     """
 
     def codegen(context, builder, signature, args):
-        attrs = builder.function.attributes
-        set.add(attrs, '"prefer-vector-width"="512"')
-        set.add(attrs, '"min-legal-vector-width"="512"')
+        if WIDE_VECTORS:
+            attrs = builder.function.attributes
+            set.add(attrs, '"prefer-vector-width"="512"')
+            set.add(attrs, '"min-legal-vector-width"="512"')
         return context.get_dummy_value()
 
     return types.none(), codegen
