@@ -20,16 +20,38 @@ from ._kernels import _pow2, _wide_vectors
 
 
 @jit
+def _sum(a):
+    """Sum of ``a`` in a fixed order, by four running sums: one running sum makes every
+    addition wait for the previous one (about 4x slower), and a fixed order keeps the results
+    deterministic."""
+    n = a.shape[0]
+    s0 = s1 = s2 = s3 = a.dtype.type(0)
+    full = n - n % 4
+    for i in range(0, full, 4):
+        s0 += a[i]
+        s1 += a[i + 1]
+        s2 += a[i + 2]
+        s3 += a[i + 3]
+    for i in range(full, n):
+        s0 += a[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
 def mse(z, p, y, delta):
-    """Squared error ``(p - y)^2``; ``dJ/dz = 2 (p - y) p (1 - p)`` (the sigmoid derivative)."""
+    """Squared error ``(p - y)^2``; ``dJ/dz = 2 (p - y) p (1 - p)`` (the sigmoid derivative).
+
+    The per-output losses go through ``delta`` first, so that every loop vectorises."""
     _wide_vectors()
     one = p.dtype.type(1)
     two = p.dtype.type(2)
-    total = p.dtype.type(0)
-    for i in range(p.shape[0]):
+    n = p.shape[0]
+    for i in range(n):
         r = p[i] - y[i]
-        total += r * r
-        delta[i] = two * r * p[i] * (one - p[i])
+        delta[i] = r * r
+    total = _sum(delta[:n])
+    for i in range(n):
+        delta[i] = two * (p[i] - y[i]) * p[i] * (one - p[i])
     return total
 
 
@@ -54,7 +76,7 @@ def log_loss(z, p, y, delta):
     cost 11.4 ns per output, this 2.7): ``u = exp(-|z|)`` as in the kernels' sigmoid
     (``_kernels._pow2`` supplies 2^t; ``|z|`` is clamped at 708, so ``u`` stays normal), then
     ``log1p(u) = log(w) + (u - (w - 1)) / w`` with ``w = 1 + u`` and fdlibm's ``log``. The
-    per-output losses go through ``delta`` and are summed in row order, as before.
+    per-output losses go through ``delta`` and are summed by ``_sum``.
     """
     _wide_vectors()
     lg1, lg2, lg3, lg4, lg5, lg6, lg7 = _LG
@@ -89,9 +111,7 @@ def log_loss(z, p, y, delta):
         # (u - (w - 1)) is the rounding error of w = 1 + u, exactly; dividing it by w, or
         # multiplying by 2 - w as here, differs by far less than an ulp of the result
         delta[i] = max(zi, 0.0) - y[i] * zi + (log_w + (u - (w - 1.0)) * (2.0 - w))
-    total = p.dtype.type(0)
-    for i in range(n):
-        total += delta[i]
+    total = _sum(delta[:n])
     for i in range(n):
         delta[i] = p[i] - y[i]
     return total
