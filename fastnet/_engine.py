@@ -30,9 +30,10 @@ BLAS_MIN_WEIGHTS = 0
 #: Rows per block. Explicit loops keep a block's activations in L1 (``ROWS_LOOPS``). BLAS layers
 #: get the most rows (a power of two in ``[ROWS_LOOPS, ROWS_MAX]``) for which one block of the
 #: widest layer has at most ``BLOCK_VALUES`` activations: more rows amortise each BLAS call,
-#: fewer keep the sigmoid and backprop passes in cache. Measured (README, "Kernel variants"):
-#: S (16 wide) is fastest at 512 rows, M (64) at 128-256, L (128) at 64 in both dtypes (float32
-#: L: 38 ms per epoch at 64 rows, 57 at 128). ``ROWS_BLAS`` overrides the rule.
+#: fewer keep the sigmoid and backprop passes in cache. Layers wider than 128 units stay at
+#: ``ROWS_LOOPS`` rows (and above ``BLOCK_VALUES``). Measured (README, "Kernel variants"): S (16
+#: wide) is fastest at 512 rows, L (128) at 64 in both dtypes (float32 L: 38 ms per epoch at 64
+#: rows, 57 at 128), M (64) within 5 % from 64 to 256 rows. ``ROWS_BLAS`` overrides the rule.
 ROWS_LOOPS = 64
 ROWS_MAX = 512
 BLOCK_VALUES = 8192

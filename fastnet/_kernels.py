@@ -28,6 +28,7 @@ about 2 s to the cold compile.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import get_thread_id, prange, types
@@ -47,9 +48,10 @@ DIVERGED = 2
 # This exp is written so that LLVM vectorises it: Cody-Waite range reduction x = t ln2 + r with
 # |r| <= ln2 / 2, a polynomial for e^r (float64: degree 11, ``mpmath.chebyfit``, error 3e-18;
 # float32: degree 7 Taylor; both below half an ulp), and 2^t built in the exponent bits
-# (``_pow2``). Measured (bench/test_bench_variants.py) within 2 ulps of the correctly rounded
-# sigmoid; inputs are clamped so exp never overflows: sigmoid saturates to at most the smallest
-# normal number above 0 (and exactly 1 on the other side), never NaN.
+# (``_pow2``). Measured (tests/test_kernels.py) within 2 ulps of the correctly rounded sigmoid
+# on [-40, 40]; inputs are clamped so exp never overflows: the sigmoid saturates to at most the
+# smallest normal number above 0 (float64 gives exactly 0 below z = -88.7, where the float32
+# reciprocal's argument overflows) and to exactly 1 on the other side, never NaN.
 #
 # Three flat passes (bias, exp, reciprocal) over the block: the exp and reciprocal passes run
 # over all ``m * fo`` values whatever the layer width, so a one-unit output layer vectorises as
@@ -61,12 +63,7 @@ DIVERGED = 2
 def _pow2(typingctx, t):
     """``2.0 ** t`` for an integral-valued float ``t`` in the normal exponent range, built
     directly in the exponent bits (float to int, add the bias, shift, bit cast): vectorisable,
-    unlike ``np.ldexp``. The caller clamps ``t``; nothing here checks it.
-
-    ``losses.py`` uses it (and ``_wide_vectors``) too. numba's disk cache of a function is keyed
-    on its own file only, so after changing either, touch ``losses.py`` (or clear
-    ``__pycache__``).
-    """
+    unlike ``np.ldexp``. The caller clamps ``t``; nothing here checks it."""
     if t not in (types.float64, types.float32):
         return None
     wide = t == types.float64
@@ -102,8 +99,11 @@ def _wide_vectors(typingctx):
     def codegen(context, builder, signature, args):
         if WIDE_VECTORS:
             attrs = builder.function.attributes
-            set.add(attrs, '"prefer-vector-width"="512"')
-            set.add(attrs, '"min-legal-vector-width"="512"')
+            try:
+                set.add(attrs, '"prefer-vector-width"="512"')
+                set.add(attrs, '"min-legal-vector-width"="512"')
+            except TypeError:  # a future llvmlite without set-based attributes: 256-bit code
+                pass
         return context.get_dummy_value()
 
     return types.none(), codegen
@@ -115,9 +115,10 @@ def sigmoid_inplace(buf, b, z, keep_z):
     raise NotImplementedError("compiled only: call from numba code")
 
 
-@jit
+# Inlined into the sigmoid (numba IR), so that it is compiled, vectorised and cached as part of
+# its caller, never as a separate function with its own vector width.
+@numba.njit(inline="always", error_model="numpy")
 def _add_bias(buf, b, z, keep_z):
-    _wide_vectors()
     n = buf.shape[0]
     fo = b.shape[0]
     if fo == 1:
@@ -196,6 +197,109 @@ def _sigmoid_overload(buf, b, z, keep_z):
     if buf.dtype == types.float32:
         return _sigmoid_f32
     return None
+
+
+# ----------------------------------------------------------------------------- losses
+# Registered by name in ``losses.py``; see there for the interface.
+
+
+@jit
+def _sum(a):
+    """Sum of ``a`` in a fixed order, by four running sums: one running sum makes every
+    addition wait for the previous one (about 4x slower), and a fixed order keeps the results
+    deterministic."""
+    n = a.shape[0]
+    s0 = s1 = s2 = s3 = a.dtype.type(0)
+    full = n - n % 4
+    for i in range(0, full, 4):
+        s0 += a[i]
+        s1 += a[i + 1]
+        s2 += a[i + 2]
+        s3 += a[i + 3]
+    for i in range(full, n):
+        s0 += a[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
+def mse(z, p, y, delta):
+    """Squared error ``(p - y)^2``; ``dJ/dz = 2 (p - y) p (1 - p)`` (the sigmoid derivative).
+
+    The per-output losses go through ``delta`` first, so that every loop vectorises."""
+    _wide_vectors()
+    one = p.dtype.type(1)
+    two = p.dtype.type(2)
+    n = p.shape[0]
+    for i in range(n):
+        r = p[i] - y[i]
+        delta[i] = r * r
+    total = _sum(delta[:n])
+    for i in range(n):
+        delta[i] = two * (p[i] - y[i]) * p[i] * (one - p[i])
+    return total
+
+
+# fdlibm's log: minimax coefficients of (log(1 + f) - f + f^2 / 2) in s = f / (2 + f), and ln 2
+# split so that k ln2_hi is exact.
+_LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+       2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+       1.479819860511658591e-01)  # fmt: skip
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+
+
+@numba.njit(**{**JIT_OPTIONS, "fastmath": {"contract"}})
+def log_loss(z, p, y, delta):
+    """Binary cross-entropy from the logits; ``dJ/dz = p - y``.
+
+    ``-[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log1p(exp(-|z|))`` is finite for
+    every finite ``z``. With the sigmoid output, ``dJ/dp = (p - y) / (p (1 - p))`` and the
+    sigmoid's derivative ``p (1 - p)`` cancel, leaving ``p - y``.
+
+    ``log1p(exp(-|z|))`` is computed in float64 (for both dtypes) by code LLVM can vectorise,
+    within 2 ulps of the correctly rounded value (tests/test_numerics.py; libm's scalar calls
+    cost 11.4 ns per output, this 2.7): ``u = exp(-|z|)`` as in the kernels' sigmoid
+    (``_pow2`` supplies 2^t; ``|z|`` is clamped at 708, so ``u`` stays normal), then
+    ``log1p(u) = log(w) + (u - (w - 1)) / w`` with ``w = 1 + u`` and fdlibm's ``log``. The
+    per-output losses go through ``delta`` and are summed by ``_sum``.
+    """
+    _wide_vectors()
+    lg1, lg2, lg3, lg4, lg5, lg6, lg7 = _LG
+    n = p.shape[0]
+    for i in range(n):
+        zi = np.float64(z[i])
+        x = max(-abs(zi), -708.0)
+        t = np.floor(x * 1.4426950408889634 + 0.5)
+        r = (x - t * _LN2_HI) - t * _LN2_LO
+        q = 2.5110037605963777e-08
+        q = q * r + 2.763263963904103e-07
+        q = q * r + 2.755724091857897e-06
+        q = q * r + 2.4801485482328494e-05
+        q = q * r + 0.00019841269890047113
+        q = q * r + 0.0013888888952314775
+        q = q * r + 0.008333333333319601
+        q = q * r + 0.0416666666664881
+        q = q * r + 0.1666666666666668
+        q = q * r + 0.5000000000000019
+        q = q * r + 1.0
+        u = (q * r + 1.0) * _pow2(t)  # exp(-|z|), in (2^-1022, 1]
+        w = 1.0 + u
+        big = w > 1.4142135623730951  # log(w) = k ln2 + log(1 + f), 1 + f in [sqrt(2)/2, sqrt(2)]
+        k = 1.0 if big else 0.0
+        f = (w * 0.5 if big else w) - 1.0
+        s = f / (2.0 + f)
+        s2 = s * s
+        s4 = s2 * s2
+        R = s4 * (lg2 + s4 * (lg4 + s4 * lg6)) + s2 * (lg1 + s4 * (lg3 + s4 * (lg5 + s4 * lg7)))
+        hfsq = 0.5 * f * f
+        log_w = k * _LN2_HI - ((hfsq - (s * (hfsq + R) + k * _LN2_LO)) - f)
+        # (u - (w - 1)) is the rounding error of w = 1 + u, exactly; it is divided by w by
+        # multiplying with 2 - w, which differs from 1 / w by at most (w - 1)^2 / w: at most
+        # half an ulp of the result (near z = 0), far less elsewhere
+        delta[i] = max(zi, 0.0) - y[i] * zi + (log_w + (u - (w - 1.0)) * (2.0 - w))
+    total = _sum(delta[:n])
+    for i in range(n):
+        delta[i] = p[i] - y[i]
+    return total
 
 
 # ----------------------------------------------------------------------------- one dense layer

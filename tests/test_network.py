@@ -134,7 +134,8 @@ def test_breast_cancer_held_out_accuracy_with_defaults(loss, backend):
 
 def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     monkeypatch.setattr(fastnet._engine, "PARALLEL_MIN_WORK", 0)  # small, but threaded anyway
-    X, y = make_data((6, 8, 1), n=2000)  # 16 blocks of 128 rows, 16 chunks
+    monkeypatch.setattr(fastnet._engine, "ROWS_BLAS", 125)
+    X, y = make_data((6, 8, 1), n=2000)  # 16 blocks of 125 rows, 16 chunks
     runs = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)

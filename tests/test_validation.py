@@ -17,7 +17,7 @@ import pytest
 import scipy.sparse
 
 import fastnet
-from fastnet import Network
+from fastnet import Network, _engine
 
 PACKAGE_DIR = Path(fastnet.__file__).parent
 LAYERS = (3, 4, 1)
@@ -454,8 +454,9 @@ def _results(net_factory, X, y):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("variant", list(_variants(np.ones((2, 2)))))
-def test_layouts_and_byte_orders_give_the_contiguous_results(backend, dtype, variant):
-    X, y = data(n=70, d=3, k=2, seed=4)  # 70 rows: more than one row block
+def test_layouts_and_byte_orders_give_the_contiguous_results(monkeypatch, backend, dtype, variant):
+    monkeypatch.setattr(_engine, "ROWS_BLAS", 64)
+    X, y = data(n=70, d=3, k=2, seed=4)  # 70 rows: two row blocks of the numba backend
     weights = _w((3, 5), (5, 2))
 
     def factory(w=weights):

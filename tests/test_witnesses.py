@@ -8,7 +8,7 @@ from conftest import DTYPES, LOSSES, SHAPES, make_data, random_weights
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from fastnet import Network
+from fastnet import Network, _engine
 
 
 def rel_err(a, b):
@@ -72,8 +72,9 @@ def test_float32_gradients_match_float64(layers, loss, backend):
 @pytest.mark.parametrize("layers", SHAPES)
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_numba_trajectory_equals_numpy_baseline(layers, loss, dtype):
-    X, y = make_data(layers, n=150, dtype=dtype)  # > 64 rows: several blocks and chunks
+def test_numba_trajectory_equals_numpy_baseline(monkeypatch, layers, loss, dtype):
+    monkeypatch.setattr(_engine, "ROWS_BLAS", 64)
+    X, y = make_data(layers, n=150, dtype=dtype)  # 3 blocks of at most 64 rows, 3 chunks
     weights = [(W.astype(dtype), b.astype(dtype)) for W, b in random_weights(layers, scale=0.5)]
     nets = [
         Network.from_weights(weights, loss=loss, backend=b).fit(X, y, lr=0.5, epochs=250, tol=None)
