@@ -134,26 +134,33 @@ def _add_bias(buf, b, z, keep_z):
             z[i] = buf[i]
 
 
+# Inlined (numba IR) into the loops that call it, so that they still vectorise.
+@numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
+def _exp_f64(x):
+    """``e^x`` for float64 ``x`` in [-708, 709] (callers clamp): ``x = t ln2 + r``, the
+    polynomial for ``e^r``, times ``2^t``."""
+    t = np.floor(x * 1.4426950408889634 + 0.5)
+    r = (x - t * 6.93147180369123816490e-01) - t * 1.90821492927058770002e-10
+    p = 2.5110037605963777e-08
+    p = p * r + 2.763263963904103e-07
+    p = p * r + 2.755724091857897e-06
+    p = p * r + 2.4801485482328494e-05
+    p = p * r + 0.00019841269890047113
+    p = p * r + 0.0013888888952314775
+    p = p * r + 0.008333333333319601
+    p = p * r + 0.0416666666664881
+    p = p * r + 0.1666666666666668
+    p = p * r + 0.5000000000000019
+    p = p * r + 1.0
+    return (p * r + 1.0) * _pow2(t)
+
+
 def _sigmoid_f64(buf, b, z, keep_z):
     _wide_vectors()
     _add_bias(buf, b, z, keep_z)
     n = buf.shape[0]
     for i in range(n):
-        x = min(max(-buf[i], -708.0), 709.0)
-        t = np.floor(x * 1.4426950408889634 + 0.5)
-        r = (x - t * 6.93147180369123816490e-01) - t * 1.90821492927058770002e-10
-        p = 2.5110037605963777e-08
-        p = p * r + 2.763263963904103e-07
-        p = p * r + 2.755724091857897e-06
-        p = p * r + 2.4801485482328494e-05
-        p = p * r + 0.00019841269890047113
-        p = p * r + 0.0013888888952314775
-        p = p * r + 0.008333333333319601
-        p = p * r + 0.0416666666664881
-        p = p * r + 0.1666666666666668
-        p = p * r + 0.5000000000000019
-        p = p * r + 1.0
-        buf[i] = (p * r + 1.0) * _pow2(t)  # e^r 2^t
+        buf[i] = _exp_f64(min(max(-buf[i], -708.0), 709.0))
     for i in range(n):
         # 1 / d by a float32 division refined by two Newton steps (24 -> 48 -> full bits,
         # within 1 ulp): vdivpd is the slowest instruction here. When d overflows float32
@@ -267,21 +274,7 @@ def log_loss(z, p, y, delta):
     n = p.shape[0]
     for i in range(n):
         zi = np.float64(z[i])
-        x = max(-abs(zi), -708.0)
-        t = np.floor(x * 1.4426950408889634 + 0.5)
-        r = (x - t * _LN2_HI) - t * _LN2_LO
-        q = 2.5110037605963777e-08
-        q = q * r + 2.763263963904103e-07
-        q = q * r + 2.755724091857897e-06
-        q = q * r + 2.4801485482328494e-05
-        q = q * r + 0.00019841269890047113
-        q = q * r + 0.0013888888952314775
-        q = q * r + 0.008333333333319601
-        q = q * r + 0.0416666666664881
-        q = q * r + 0.1666666666666668
-        q = q * r + 0.5000000000000019
-        q = q * r + 1.0
-        u = (q * r + 1.0) * _pow2(t)  # exp(-|z|), in (2^-1022, 1]
+        u = _exp_f64(max(-abs(zi), -708.0))  # exp(-|z|), in (2^-1022, 1]
         w = 1.0 + u
         big = w > 1.4142135623730951  # log(w) = k ln2 + log(1 + f), 1 + f in [sqrt(2)/2, sqrt(2)]
         k = 1.0 if big else 0.0
