@@ -1,4 +1,5 @@
-"""Fused Numba kernels: forward pass, loss, sigmoid-derivative backprop and update.
+"""Fused Numba kernels: forward pass, loss, sigmoid-derivative backprop and update; and the
+built-in losses (registered by name in ``losses.py``).
 
 Private: ``_engine.py`` allocates the buffers and ``network.py`` validates; these functions only
 compute. No Python objects in here, and nothing is allocated per epoch.
@@ -12,9 +13,9 @@ Layout (built by ``_engine.Engine``):
   layers are call-overhead-bound). ``Engine`` chooses, from measurements (README).
 * ``X``, ``Y`` -- the flattened, C-ordered ``(n, d)`` inputs and ``(n, k)`` targets.
 * Rows are processed in blocks of ``rows``; ``bounds`` splits the rows into chunks (aligned to
-  ``rows``) that depend on ``n`` only. Each chunk accumulates its own gradient sum, and the
-  chunk sums are added in a fixed order, so results are bit-identical for
-  any number of threads (BLAS runs single-threaded inside, see ``Engine``).
+  ``rows``) that depend on ``n`` and the layer widths only. Each chunk accumulates its own
+  gradient sum, and the chunk sums are added in a fixed order, so results are bit-identical
+  for any number of threads (BLAS runs single-threaded inside, see ``Engine``).
 * Scratch per thread ``t`` (``numba.get_thread_id()``): ``act[t]`` holds every layer's
   activations of one row block (layer ``l + 1`` at ``act[t, aoff[l]:]``), ``zo[t]`` the output
   logits, ``d1[t]``/``d2[t]`` the deltas (ping-pong), ``gtmp[t]`` a BLAS product. Per chunk
