@@ -73,7 +73,7 @@ def test_threads(benchmark, smoke, monkeypatch, workload, loss, dtype, variant):
     benchmark.group = f"threads|{workload}|{loss}|{dtype_name(dtype)}"
     benchmark.extra_info.update(threads=numba.get_num_threads() if threaded else 1)
     history = _run(benchmark, smoke, workload, loss, dtype)
-    # chunks depend on n only: one thread and all threads give bit-identical results
+    # chunks do not depend on the thread count: one thread and all give bit-identical results
     monkeypatch.setattr(_engine, "PARALLEL_MIN_WORK", 2**62 if threaded else 0)
     w = smoke_workload(WORKLOADS[workload]) if smoke else WORKLOADS[workload]
     np.testing.assert_array_equal(history, IMPLEMENTATIONS["fastnet"](w, loss, dtype)())

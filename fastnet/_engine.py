@@ -20,8 +20,9 @@ from threadpoolctl import ThreadpoolController
 from . import _kernels
 from ._jit import compiled
 
-#: Rows are split into at most this many chunks (a function of n only, never of the thread
-#: count), so the fixed-order sum of chunk gradients is bit-identical for any thread count.
+#: Rows are split into at most this many chunks (a function of n and the layer widths, never of
+#: the thread count), so the fixed-order sum of chunk gradients is bit-identical for any thread
+#: count.
 MAX_CHUNKS = 16
 #: Layers with at least this many weights (fan_in * fan_out) use BLAS (np.dot) for their
 #: products, smaller ones the explicit loops. 0: BLAS everywhere, measured faster even for S's
@@ -40,7 +41,7 @@ BLOCK_VALUES = 8192
 ROWS_BLAS: int | None = None
 #: Below this much work per epoch (rows x parameters) the kernels run on one thread: waking a
 #: second thread every epoch costs more than it saves (measured: README, "Kernel variants").
-#: Results do not depend on it (chunks are fixed by n).
+#: Results do not depend on it (chunks are fixed by n and the layer widths).
 PARALLEL_MIN_WORK = 80_000
 #: OpenBLAS threads a GEMM only above about this many multiply-adds (m * n * k); below it,
 #: there is no need to pin BLAS to one thread around the kernels (which costs ~0.3 ms a call).
