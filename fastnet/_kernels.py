@@ -355,18 +355,8 @@ def column_sums(delta, gb):
     _wide_vectors()
     m, fo = delta.shape
     if fo == 1:
-        # One column: four running sums instead of one, so the additions do not wait for each
-        # other (1.1 -> 0.2 us for 512 rows). The order is fixed, so results stay deterministic.
-        s0 = s1 = s2 = s3 = delta.dtype.type(0)
-        full = m - m % 4
-        for i in range(0, full, 4):
-            s0 += delta[i, 0]
-            s1 += delta[i + 1, 0]
-            s2 += delta[i + 2, 0]
-            s3 += delta[i + 3, 0]
-        for i in range(full, m):
-            s0 += delta[i, 0]
-        gb[0] += (s0 + s1) + (s2 + s3)
+        # One column: ``_sum``'s four running sums instead of one (1.1 -> 0.1 us for 512 rows).
+        gb[0] += _sum(delta.reshape(m))
         return
     for i in range(m):
         for j in range(fo):
