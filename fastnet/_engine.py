@@ -19,6 +19,8 @@ from threadpoolctl import ThreadpoolController
 
 from . import _kernels
 from ._jit import compiled
+from ._layout import param_layout
+from .optim import GD_CODE, LBFGS_CODE
 
 #: Rows are split into at most this many chunks (a function of n and the layer widths, never of
 #: the thread count), so the fixed-order sum of chunk gradients is bit-identical for any thread
@@ -48,14 +50,6 @@ PARALLEL_MIN_WORK = 80_000
 BLAS_THREADED_MIN = 2**18
 
 _blas_controller: ThreadpoolController | None = None
-
-
-def param_layout(sizes: np.ndarray) -> tuple[np.ndarray, int]:
-    """Offsets of each layer's ``W`` (``b`` follows it) in the flat parameter vector, and its
-    length: the one definition of the layout, shared by the kernels and ``Network``."""
-    per_layer = sizes[:-1] * sizes[1:] + sizes[1:]
-    offs = np.concatenate(([0], np.cumsum(per_layer)[:-1])).astype(np.int64)
-    return offs, int(per_layer.sum())
 
 
 def block_rows(widest: int, blas: bool) -> int:
@@ -166,23 +160,42 @@ class Engine:
         gradient is ``self.g`` (overwritten by the next call).
         """
         hist = np.empty(1, self.dtype)
-        run = self.trainer(params, X, Y, loss_fn, lr=0.0, tol=-1.0, n_iter_no_change=1,
-                           state=np.zeros(2), scale=scale)  # fmt: skip
-        run(0, hist)
+        empty = np.empty(0, self.dtype)
+        # ``train`` with epochs=0 only evaluates (one compiled kernel for both uses)
+        args = self._args(params, X, Y, loss_fn, scale) + (
+            np.int64(GD_CODE), np.zeros(1), empty, np.zeros(1), 0, -1.0, 1, np.zeros(2), hist
+        )  # fmt: skip
+        with self._threads():
+            compiled(_kernels.train, *args)(*args)
         return hist[0], self.g
 
-    def trainer(self, params, X, Y, loss_fn, lr, tol, n_iter_no_change, state, scale=None):
-        """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``train``.
+    def _args(self, params, X, Y, loss_fn, scale):
+        """The arguments every training kernel starts with (``evaluate``'s)."""
+        scale = self.dtype.type(1.0 / self.n if scale is None else scale)
+        return (params, X, Y, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
+                self.closs, loss_fn, self.g, scale)  # fmt: skip
+
+    def trainer(
+        self, params, X, Y, loss_fn, optimizer, vec, scal, tol, n_iter_no_change, state,
+        scale=None,
+    ):  # fmt: skip
+        """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``optimizer``
+        (``train``, or ``train_lbfgs`` for L-BFGS), in place on ``params`` and the optimizer's
+        state ``vec``/``scal`` (``fastnet.optim``).
 
         The loss is the sum over rows times ``scale`` (default ``1/n``: the mean).
         """
-        scale = self.dtype.type(1.0 / self.n if scale is None else scale)
-        lr = self.dtype.type(lr)
-        args = (params, X, Y, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
-                self.closs, loss_fn, self.g, scale, lr)  # fmt: skip
-
+        common = self._args(params, X, Y, loss_fn, scale)
+        hp = optimizer.hyper()
+        if optimizer.code == LBFGS_CODE:
+            n, dt = self.n_params, self.dtype
+            scratch = (np.empty(n, dt), np.empty(n, dt), np.empty((2, n), dt), np.empty(n, dt),
+                       np.empty(optimizer.history))  # fmt: skip
+            kernel, args = _kernels.train_lbfgs, (*common, hp, vec, scal, *scratch)
+        else:
+            kernel, args = _kernels.train, (*common, np.int64(optimizer.code), hp, vec, scal)
         tail = (tol, n_iter_no_change, state)
-        train = compiled(_kernels.train, *args, 1, *tail, np.empty(1, self.dtype))
+        train = compiled(kernel, *args, 1, *tail, np.empty(1, self.dtype))
 
         def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
             with self._threads():

@@ -36,6 +36,21 @@ from numba import get_thread_id, prange, types
 from numba.extending import intrinsic, overload
 
 from ._jit import JIT_OPTIONS, jit, parallel_jit
+from .optim import (
+    ADAM_CODE,
+    GD_CODE,
+    LB_COUNT,
+    LB_EVALS,
+    LB_F,
+    LB_HAVE,
+    LB_HEAD,
+    LB_RHO,
+    LB_T,
+    MOMENTUM_CODE,
+    NESTEROV_CODE,
+    WOLFE_C1,
+    WOLFE_C2,
+)
 
 #: Status codes returned by ``train``.
 RAN_ALL = 0
@@ -486,10 +501,119 @@ def reduce_chunks(closs, gbuf, g):
 
 
 @parallel_jit
-def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf, closs,
-          loss_fn, g, scale, lr, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
-    """Run up to ``epochs`` full-batch gradient-descent epochs in place on ``params``.
+def evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
+             closs, loss_fn, g, scale):  # fmt: skip
+    """The loss at ``params`` (returned) and its gradient (into ``g``), both times ``scale``
+    (``1/n``: the mean), over every row; chunks on threads, summed in chunk order."""
+    for c in prange(bounds.shape[0] - 1):
+        t = get_thread_id()  # scratch belongs to the thread, the gradient sum to the chunk
+        closs[c] = chunk_loss_grad(
+            params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
+            act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn,
+        )  # fmt: skip
+    loss = reduce_chunks(closs, gbuf, g) * scale
+    for j in range(g.shape[0]):
+        g[j] *= scale
+    return loss
 
+
+@jit
+def first_order_step(opt, hp, params, g, vec, scal, commit):
+    """One update of the optimizer ``opt`` (``optim.*_CODE``) with hyper-parameters ``hp``
+    (float64, in the order of the optimizer's fields) and state ``vec``/``scal`` (layout in
+    ``optim.py``), from the gradient ``g``.
+
+    With ``commit=False`` nothing is written: returns whether every updated parameter would be
+    finite. With ``commit=True`` the update is applied to ``params`` and the state. Both passes
+    compute the same values, so an update that would make a weight non-finite is never applied.
+    Arithmetic is in the parameters' dtype, with the hyper-parameters rounded to it.
+    """
+    dt = g.dtype.type
+    n = g.shape[0]
+    finite = True
+    if opt == GD_CODE:  # p -= lr g
+        lr = dt(hp[0])
+        if commit:
+            for j in range(n):
+                params[j] -= lr * g[j]
+        else:
+            for j in range(n):
+                if not np.isfinite(params[j] - lr * g[j]):
+                    finite = False
+    elif opt == MOMENTUM_CODE or opt == NESTEROV_CODE:
+        # scikit-learn's SGDOptimizer: v = mu v - lr g; p += v, or p += mu v - lr g (Nesterov)
+        lr, mu = dt(hp[0]), dt(hp[1])
+        for j in range(n):
+            v = mu * vec[j] - lr * g[j]
+            u = mu * v - lr * g[j] if opt == NESTEROV_CODE else v
+            if commit:
+                vec[j] = v
+                params[j] += u
+            elif not np.isfinite(params[j] + u):
+                finite = False
+    elif opt == ADAM_CODE:
+        # scikit-learn's AdamOptimizer: the bias correction folded into the step size
+        b1, b2, eps = dt(hp[1]), dt(hp[2]), dt(hp[3])
+        one = dt(1)
+        t = scal[0] + 1
+        lr_t = dt(hp[0] * np.sqrt(1 - hp[2] ** t) / (1 - hp[1] ** t))
+        for j in range(n):
+            m = b1 * vec[j] + (one - b1) * g[j]
+            v = b2 * vec[n + j] + (one - b2) * (g[j] * g[j])
+            u = -lr_t * m / (np.sqrt(v) + eps)
+            if commit:
+                vec[j] = m
+                vec[n + j] = v
+                params[j] += u
+            elif not np.isfinite(params[j] + u):
+                finite = False
+    else:  # RPROP_CODE, iRprop-: vec = [step sizes, previous gradient]
+        eta_minus, eta_plus = dt(hp[1]), dt(hp[2])
+        step_min, step_max = dt(hp[3]), dt(hp[4])
+        zero = dt(0)
+        for j in range(n):
+            gj = g[j]
+            s = gj * vec[n + j]
+            step = vec[j]
+            if s > 0:
+                step = min(step * eta_plus, step_max)
+            elif s < 0:
+                step = max(step * eta_minus, step_min)
+                gj = zero  # the sign flipped: no move now, and no sign to compare next time
+            u = -step if gj > 0 else (step if gj < 0 else zero)
+            if commit:
+                vec[j] = step
+                vec[n + j] = gj
+                params[j] += u
+            elif not (np.isfinite(g[j]) and np.isfinite(params[j] + u)):
+                finite = False
+    if commit:
+        scal[0] += 1
+    return finite
+
+
+@jit
+def stop_rule(loss, tol, n_iter_no_change, state):
+    """scikit-learn's rule: count epochs that fail to beat the best loss by more than ``tol``;
+    True when ``n_iter_no_change`` have in a row. ``state = [best, count]``; ``tol < 0``: off."""
+    if tol < 0:
+        return False
+    if loss > state[0] - tol:
+        state[1] += 1
+    else:
+        state[1] = 0
+    if loss < state[0]:
+        state[0] = loss
+    return state[1] >= n_iter_no_change
+
+
+@jit
+def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf, closs,
+          loss_fn, g, scale, opt, hp, vec, scal, epochs, tol, n_iter_no_change, state,
+          hist):  # fmt: skip
+    """Run up to ``epochs`` full-batch epochs of a first-order optimizer in place on ``params``.
+
+    ``opt``, ``hp``, ``vec``, ``scal``: the optimizer (see ``first_order_step``).
     ``hist[e]`` receives epoch ``e``'s loss (from its forward pass, before its update).
     ``state = [best_loss, epochs_without_improvement]`` carries the stopping rule across calls;
     ``tol < 0`` disables it. Returns ``(epochs_run, status)``. An epoch whose loss is not finite,
@@ -501,40 +625,268 @@ def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, 
     compilation per dtype, not two.
     """
     for e in range(max(epochs, 1)):
-        for c in prange(bounds.shape[0] - 1):
-            t = get_thread_id()  # scratch belongs to the thread, the gradient sum to the chunk
-            closs[c] = chunk_loss_grad(
-                params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
-                act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn,
-            )  # fmt: skip
-        loss = reduce_chunks(closs, gbuf, g) * scale
+        loss = evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
+                        gtmp, gbuf, closs, loss_fn, g, scale)  # fmt: skip
         if epochs == 0:
             hist[0] = loss
-            for j in range(g.shape[0]):
-                g[j] *= scale
             return 0, RAN_ALL
         if not np.isfinite(loss):
             return e, DIVERGED
         hist[e] = loss
-        finite = True
-        for j in range(g.shape[0]):
-            g[j] *= scale
-            if not np.isfinite(params[j] - lr * g[j]):
-                finite = False
-        if not finite:
+        if not first_order_step(opt, hp, params, g, vec, scal, False):
             return e + 1, DIVERGED
-        for j in range(g.shape[0]):
-            params[j] -= lr * g[j]
-        if tol >= 0:
-            # scikit-learn's rule: count epochs that fail to beat the best loss by more than tol.
-            if loss > state[0] - tol:
-                state[1] += 1
+        first_order_step(opt, hp, params, g, vec, scal, True)
+        if stop_rule(loss, tol, n_iter_no_change, state):
+            return e + 1, CONVERGED
+    return epochs, RAN_ALL
+
+
+# ----------------------------------------------------------------------------- L-BFGS
+@jit
+def _dot(a, b):
+    """``a . b`` accumulated in float64, in index order."""
+    s = 0.0
+    for j in range(a.shape[0]):
+        s += np.float64(a[j]) * np.float64(b[j])
+    return s
+
+
+@jit
+def _copy(src, dst):
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@jit
+def cubic_min(x1, f1, g1, x2, f2, g2, lo, hi):
+    """Minimiser in ``[lo, hi]`` of the cubic through ``(x1, f1)``, ``(x2, f2)`` with slopes
+    ``g1``, ``g2`` (Nocedal and Wright, eq. 3.59); the midpoint when it has none, or when an
+    end's loss is infinite (a trial point whose loss was not finite)."""
+    if not (np.isfinite(f1) and np.isfinite(f2)):
+        return 0.5 * (lo + hi)
+    d1 = g1 + g2 - 3.0 * (f1 - f2) / (x1 - x2)
+    d2sq = d1 * d1 - g1 * g2
+    if d2sq >= 0:
+        d2 = np.sqrt(d2sq)
+        if x1 <= x2:
+            t = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2.0 * d2))
+        else:
+            t = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2.0 * d2))
+        if np.isfinite(t):
+            return min(max(t, lo), hi)
+    return 0.5 * (lo + hi)
+
+
+@jit
+def _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
+           closs, loss_fn, scale, d, t, xt, gt):  # fmt: skip
+    """Loss (float64; +inf when it or the gradient is not finite) and ``d . gradient`` at
+    ``xt = params + t d``, the gradient in ``gt``."""
+    tt = xt.dtype.type(t)
+    for j in range(xt.shape[0]):
+        xt[j] = params[j] + tt * d[j]
+    f = np.float64(evaluate(xt, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
+                            gtmp, gbuf, closs, loss_fn, gt, scale))  # fmt: skip
+    gtd = _dot(gt, d)
+    if not (np.isfinite(f) and np.isfinite(gtd)):
+        return np.inf, 0.0
+    return f, gtd
+
+
+@jit
+def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
+                closs, loss_fn, g, scale, hp, vec, scal, xt, gt, gb, d, alpha, epochs, tol,
+                n_iter_no_change, state, hist):  # fmt: skip
+    """Run up to ``epochs`` L-BFGS iterations in place on ``params`` (``optim.LBFGS``).
+
+    ``vec``/``scal`` hold the optimizer's state (layout in ``optim.py``); ``xt``, ``gt``
+    (trial point and its gradient), ``gb`` (``(2, n_params)``: the gradients at the ends of the
+    line search's bracket), ``d`` (direction) and ``alpha`` (``history`` float64) are scratch.
+    Same contract as ``train``: ``hist[e]`` is the loss at the start of iteration ``e``;
+    returns ``(iterations_run, status)``. ``CONVERGED`` also when no step along the steepest
+    descent direction lowers the loss.
+
+    The line search is Nocedal and Wright's algorithms 3.5/3.6 in the form of
+    ``torch.optim.lbfgs._strong_wolfe`` (cubic interpolation, bracket, zoom), with every trial
+    point whose loss or gradient is not finite taken as a loss of +inf.
+    """
+    n = params.shape[0]
+    m = alpha.shape[0]
+    max_ls = int(hp[1])
+    c1, c2 = WOLFE_C1, WOLFE_C2
+    # The zoom stops when the two ends of the bracket move no weight by more than this.
+    tol_change = 1e-9 if params.itemsize == 8 else 1e-6
+    gcur = vec[:n]
+    for e in range(epochs):
+        if scal[LB_HAVE] == 0:
+            scal[LB_F] = evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
+                                  d1, d2, gtmp, gbuf, closs, loss_fn, gcur, scale)  # fmt: skip
+            scal[LB_EVALS] += 1
+            scal[LB_HAVE] = 1
+        f = scal[LB_F]
+        if not (np.isfinite(f) and np.isfinite(_dot(gcur, gcur))):
+            scal[LB_HAVE] = 0
+            return e, DIVERGED
+        hist[e] = f
+        count = int(scal[LB_COUNT])
+        head = int(scal[LB_HEAD])
+        # Direction: d = -H g by the two-loop recursion (newest pair first, then back).
+        for j in range(n):
+            d[j] = gcur[j]
+        if count > 0:
+            for k in range(count):
+                i = (head - k) % m
+                s_i = vec[(1 + i) * n : (2 + i) * n]
+                y_i = vec[(1 + m + i) * n : (2 + m + i) * n]
+                a = scal[LB_RHO + i] * _dot(s_i, d)
+                alpha[i] = a
+                a_ = d.dtype.type(a)
+                for j in range(n):
+                    d[j] -= a_ * y_i[j]
+            s_h = vec[(1 + head) * n : (2 + head) * n]
+            y_h = vec[(1 + m + head) * n : (2 + m + head) * n]
+            gamma = d.dtype.type(_dot(s_h, y_h) / _dot(y_h, y_h))
+            for j in range(n):
+                d[j] *= gamma
+            for k in range(count - 1, -1, -1):
+                i = (head - k) % m
+                s_i = vec[(1 + i) * n : (2 + i) * n]
+                y_i = vec[(1 + m + i) * n : (2 + m + i) * n]
+                b = d.dtype.type(alpha[i] - scal[LB_RHO + i] * _dot(y_i, d))
+                for j in range(n):
+                    d[j] += b * s_i[j]
+        for j in range(n):
+            d[j] = -d[j]
+        gtd = _dot(gcur, d)
+        if count == 0 or not gtd < 0:  # steepest descent (also if H lost positivity)
+            count = 0
+            scal[LB_COUNT] = 0
+            for j in range(n):
+                d[j] = -gcur[j]
+            gtd = _dot(gcur, d)
+            g1 = 0.0
+            for j in range(n):
+                g1 += abs(np.float64(gcur[j]))
+            t = min(1.0, 1.0 / g1) if g1 > 0 else 1.0
+        else:
+            t = 1.0
+        if not gtd < 0:  # a zero gradient: a stationary point
+            return e + 1, CONVERGED
+        dmax = 0.0
+        for j in range(n):
+            dmax = max(dmax, abs(np.float64(d[j])))
+
+        # Line search, phase 1: grow t until a bracket holds a point satisfying strong Wolfe.
+        f_new, gtd_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
+                                d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, t, xt,
+                                gt)  # fmt: skip
+        evals = 1
+        t_prev, f_prev, gtd_prev = 0.0, f, gtd
+        _copy(gcur, gb[0])  # the gradient at t_prev
+        done = False  # t satisfies strong Wolfe; its gradient is in gt
+        bracketed = False
+        while True:
+            if f_new > f + c1 * t * gtd or (evals > 2 and f_new >= f_prev):
+                bracketed = True
+            elif abs(gtd_new) <= -c2 * gtd:
+                done = True
+                break
+            elif gtd_new >= 0:
+                bracketed = True
+            if bracketed:  # [t_prev, t] brackets a strong-Wolfe point
+                _copy(gt, gb[1])
+                break
+            if evals >= max_ls:  # out of evaluations while still growing t: bracket [0, t]
+                bracketed = True
+                t_prev, f_prev, gtd_prev = 0.0, f, gtd
+                _copy(gcur, gb[0])
+                _copy(gt, gb[1])
+                break
+            grow_lo, grow_hi = t + 0.01 * (t - t_prev), 10.0 * t
+            t_next = cubic_min(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, grow_lo, grow_hi)
+            t_prev, f_prev, gtd_prev = t, f_new, gtd_new
+            _copy(gt, gb[0])
+            t = t_next
+            f_new, gtd_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act,
+                                    zo, d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, t, xt,
+                                    gt)  # fmt: skip
+            evals += 1
+        lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd = t_prev, f_prev, gtd_prev, t, f_new, gtd_new
+        lo, hi = 0, 1  # which row of gb holds the gradient at lo_t, hi_t
+        if hi_f < lo_f:  # lo is the end with the lower loss
+            lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd = hi_t, hi_f, hi_gtd, lo_t, lo_f, lo_gtd
+            lo, hi = 1, 0
+        # Phase 2: zoom into the bracket [lo_t, hi_t] by cubic interpolation.
+        insufficient = False
+        while not done and evals < max_ls:
+            if abs(hi_t - lo_t) * dmax < tol_change:  # the bracket is too narrow to matter
+                break
+            a_min, a_max = min(lo_t, hi_t), max(lo_t, hi_t)
+            t = cubic_min(lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd, a_min, a_max)
+            margin = 0.1 * (a_max - a_min)
+            if min(a_max - t, t - a_min) < margin:  # too close to an end: move inwards
+                if insufficient or t >= a_max or t <= a_min:
+                    t = a_max - margin if abs(t - a_max) < abs(t - a_min) else a_min + margin
+                    insufficient = False
+                else:
+                    insufficient = True
             else:
-                state[1] = 0
-            if loss < state[0]:
-                state[0] = loss
-            if state[1] >= n_iter_no_change:
+                insufficient = False
+            f_new, gtd_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act,
+                                    zo, d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, t, xt,
+                                    gt)  # fmt: skip
+            evals += 1
+            if f_new > f + c1 * t * gtd or f_new >= lo_f:
+                hi_t, hi_f, hi_gtd = t, f_new, gtd_new
+                _copy(gt, gb[hi])
+            else:
+                if abs(gtd_new) <= -c2 * gtd:
+                    done = True
+                elif gtd_new * (hi_t - lo_t) >= 0:
+                    hi_t, hi_f, hi_gtd = lo_t, lo_f, lo_gtd
+                    lo, hi = hi, lo  # the old lo's gradient row becomes hi's
+                lo_t, lo_f, lo_gtd = t, f_new, gtd_new
+                _copy(gt, gb[lo])
+            if hi_f < lo_f:
+                lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd = hi_t, hi_f, hi_gtd, lo_t, lo_f, lo_gtd
+                lo, hi = hi, lo
+        scal[LB_EVALS] += evals
+        if done and not bracketed:  # phase 1 ended on a strong-Wolfe point: gt holds its grad
+            t_best, f_best, g_best = t, f_new, gt
+        else:
+            t_best, f_best, g_best = lo_t, lo_f, gb[lo]
+
+        if not (t_best > 0 and f_best < f):  # no step lowered the loss
+            if count == 0:
                 return e + 1, CONVERGED
+            scal[LB_COUNT] = 0  # forget the curvature pairs; steepest descent next
+        else:
+            # x_new = x + t d, as the line search computed it; the pair s = x_new - x,
+            # y = g_new - g is kept when s.y > 1e-10 (else H would lose positivity)
+            tt = params.dtype.type(t_best)
+            ys = 0.0
+            for j in range(n):
+                s = (params[j] + tt * d[j]) - params[j]
+                ys += np.float64(s) * np.float64(g_best[j] - gcur[j])
+            keep = ys > 1e-10
+            i = (head + 1) % m
+            s_i = vec[(1 + i) * n : (2 + i) * n]
+            y_i = vec[(1 + m + i) * n : (2 + m + i) * n]
+            for j in range(n):
+                x_new = params[j] + tt * d[j]
+                if keep:
+                    s_i[j] = x_new - params[j]
+                    y_i[j] = g_best[j] - gcur[j]
+                params[j] = x_new
+            _copy(g_best, gcur)
+            scal[LB_F] = f_best
+            scal[LB_T] += 1
+            if keep:
+                scal[LB_RHO + i] = 1.0 / ys
+                scal[LB_HEAD] = i
+                scal[LB_COUNT] = min(count + 1, m)
+        if stop_rule(f, tol, n_iter_no_change, state):
+            return e + 1, CONVERGED
     return epochs, RAN_ALL
 
 

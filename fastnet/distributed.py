@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,10 +38,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 import numba
 
-from . import _kernels, network
+from . import optim
 from ._engine import Engine
-from ._validation import check_X, check_y
-from .losses import get_loss
+from ._layout import Layout
+from ._validation import check_outputs, check_X, check_y
+from .backends import EvaluationError, get_backend
+from .backends.numpy import python_runner
+from .losses import Loss, get_loss
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .network import Network
 
 #: One kernel at a time per worker process: its numba threads already use the process's share
 #: of the cores (and numba's workqueue threading layer must not be entered concurrently).
@@ -48,20 +55,21 @@ _KERNEL_LOCK = threading.Lock()
 
 
 def fit(
-    net: network.Network,
+    net: Network,
     X: object,
     y: object,
     client: Client | None = None,
     *,
-    lr: float = 0.5,
+    optimizer: optim.Optimizer | str | None = None,
+    lr: float | None = None,
     epochs: int = 1000,
     tol: float | None = 1e-4,
     n_iter_no_change: int = 10,
     callback: Callable[[int, float], object] | None = None,
     progress: bool = False,
     block_epochs: int | None = None,
-) -> network.Network:
-    """Full-batch gradient descent of ``net`` on dask arrays, on a Dask cluster.
+) -> Network:
+    """Full-batch training of ``net`` on dask arrays, on a Dask cluster.
 
     Same arguments, stopping rule, ``history_``, ``n_epochs_``, ``converged_`` and divergence
     behaviour as ``Network.fit`` (which takes this path when given dask arrays, on the current
@@ -78,9 +86,11 @@ def fit(
         Targets; rechunked to ``X``'s row blocks.
     client : distributed.Client, optional
         The cluster to run on; default: the current client (``distributed.Client.current()``).
-    lr, epochs, tol, n_iter_no_change, callback, progress, block_epochs
-        As in ``Network.fit``. Every epoch is one round trip to the cluster, so ``callback``
-        may also stop training between any two epochs with ``block_epochs=1``.
+    optimizer, lr, epochs, tol, n_iter_no_change, callback, progress, block_epochs
+        As in ``Network.fit`` (``lr=None``: the optimizer's own). Every evaluation of the
+        loss and gradient is one round trip to the cluster (an epoch of a first-order
+        optimizer, each trial point of an L-BFGS line search); the update runs on the client.
+        ``callback`` may stop training between any two epochs with ``block_epochs=1``.
 
     Returns
     -------
@@ -107,11 +117,13 @@ def fit(
     epochs completed.
     """
     client = _current_client(client)
+    extra = {} if lr is None else {"lr": lr}
     with client.as_current():  # ``Network.fit`` checks the options, then trains here
         return net.fit(
             da.asarray(X),
             y,
-            lr=lr,
+            optimizer=optimizer,
+            **extra,
             epochs=epochs,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
@@ -121,62 +133,56 @@ def fit(
         )
 
 
-def _epoch_runner(
-    net: network.Network,
-    X: object,
-    y: object,
-    lr: float,
-    tol: float,
-    n_iter_no_change: int,
-    state: np.ndarray,
-) -> Callable[[int, np.ndarray], tuple[int, int]]:
-    """``run(epochs, hist) -> (epochs_run, status)`` on the current client.
+class DaskBackend:
+    """The ``dask`` backend (``fastnet.backends``): partitions' loss and gradient sums on the
+    workers with the numba kernels, the sum and the optimizer's update on the client (the
+    NumPy update of ``fastnet.reference``, driven by ``backends.numpy.python_runner``)."""
 
-    The same contract as the local runners of ``Network._epoch_runner`` (``tol < 0``: no
-    stopping rule; ``state`` carries it across calls), so ``Network.fit``'s loop drives blocks,
-    callbacks, progress, ``history_`` and divergence for every backend. Each epoch is one
-    round trip to the cluster.
-    """
-    client = _current_client(None)
-    host_workers = _set_up_workers(client, net)
-    parts, n = _partitions(client, net, X, y)
-    dt = net.dtype.type
-    lr_, scale = dt(lr), dt(1.0 / n)
-    params = net._params
-    completed = 0  # epochs applied in this fit, for the error message
+    name = "dask"
 
-    def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
-        nonlocal completed
-        for e in range(epochs):
+    def __init__(
+        self, layers: Sequence[int], dtype: np.dtype, predict_with: str = "numba"
+    ) -> None:
+        self.layers = tuple(layers)
+        self.dtype = np.dtype(dtype)
+        self.predict_with = predict_with  # the backend the workers predict with
+
+    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
+        loss_grad = self._loss_grad_on_cluster(X, Y, loss)
+        return python_runner(loss_grad, params, optimizer, vec, scal, tol, n_iter_no_change,
+                             stop_state)  # fmt: skip
+
+    def loss_grad(self, params, X, Y, loss):
+        return self._loss_grad_on_cluster(X, Y, loss)(params)
+
+    def predict(self, params, X):
+        """Lazy ``(n, k)`` output activations of the dask array ``X``, block by block."""
+        return _predict_dask(params, self.layers, self.dtype, self.predict_with, X)
+
+    def _loss_grad_on_cluster(self, X, Y, loss: Loss):
+        """``loss_grad(params) -> (J, g)``: one round trip to the current client per call."""
+        client = _current_client(None)
+        host_workers = _set_up_workers(client, self.dtype, loss.name)
+        parts, n = _partitions(client, self.layers, self.dtype, loss, X, Y)
+        dt = self.dtype.type
+        scale = dt(1.0 / n)
+
+        def loss_grad(params: np.ndarray) -> tuple[np.floating, np.ndarray]:
             try:
-                total, g = _epoch_sums(client, parts, net, host_workers)
+                total, g = _epoch_sums(client, parts, params, self.layers, loss.name,
+                                       host_workers)  # fmt: skip
             except (CancelledError, KilledWorker) as exc:
-                error = RuntimeError(
-                    f"epoch {completed + 1} failed: the Dask cluster lost workers or data it "
-                    f"cannot recompute ({type(exc).__name__}: {exc}). The network keeps the "
-                    f"weights of its last completed epoch ({completed})"
-                )
-                error.epochs_run = e  # this block's completed epochs, for history_
-                raise error from exc
-            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-                loss = total * scale
-                g *= scale
-                new = params - lr_ * g
-            if not np.isfinite(loss):
-                return e, _kernels.DIVERGED
-            hist[e] = loss
-            if not np.isfinite(new).all():
-                return e + 1, _kernels.DIVERGED
-            params[...] = new
-            completed += 1
-            if network.stopping_rule(state, loss, tol, n_iter_no_change):
-                return e + 1, _kernels.CONVERGED
-        return epochs, _kernels.RAN_ALL
+                raise EvaluationError(
+                    "the Dask cluster lost workers or data it cannot recompute "
+                    f"({type(exc).__name__}: {exc})"
+                ) from exc
+            with np.errstate(over="ignore", invalid="ignore"):  # non-finite: checked by caller
+                return total * scale, g * scale
 
-    return run
+        return loss_grad
 
 
-def predict_proba(net: network.Network, X: object) -> da.Array:
+def predict_proba(net: Network, X: object) -> da.Array:
     """Output activations of ``net`` for a dask array ``X``, as a lazy dask array.
 
     ``Network.predict_proba`` (and ``predict``) call this when given a dask array. The
@@ -192,24 +198,25 @@ def predict_proba(net: network.Network, X: object) -> da.Array:
     dask.array.Array
         Shape ``(n,)`` when the network has one output, else ``(n, k)``; ``X``'s row chunks.
     """
+    params = Layout.from_sizes(net.layers).flatten(net.weights, net.dtype)
+    P = _predict_dask(params, net.layers, net.dtype, net.backend, X)
+    return P[:, 0] if net.layers[-1] == 1 else P
+
+
+def _predict_dask(params, layers, dtype, backend, X):
+    """Lazy ``(n, k)`` outputs of ``X``'s row blocks (the weights ``params`` are captured)."""
     X = da.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     X = X.rechunk({1: -1})
-    frozen = network.Network.from_weights(
-        net.weights, loss=net.loss_name, dtype=net.dtype, backend=net.backend
-    )
-    k = net.layers[-1]
-    if k == 1:
-        return X.map_blocks(
-            _predict_block, frozen, drop_axis=1, dtype=net.dtype, meta=np.empty(0, net.dtype)
-        )
+    k = layers[-1]
+    args = (params, tuple(layers), np.dtype(dtype), backend)
     return X.map_blocks(
         _predict_block,
-        frozen,
+        *args,
         chunks=(X.chunks[0], (k,)),
-        dtype=net.dtype,
-        meta=np.empty((0, 0), net.dtype),
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype),
     )
 
 
@@ -227,17 +234,19 @@ def _current_client(client: Client | None) -> Client:
         ) from exc
 
 
-def _set_up_workers(client: Client, net: network.Network) -> dict[str, int]:
+def _set_up_workers(client: Client, dtype: np.dtype, loss: str) -> dict[str, int]:
     """Warm the kernels on every worker; returns the number of workers on each host."""
     workers = client.scheduler_info()["workers"]
     if not workers:
         raise RuntimeError("the Dask cluster has no workers")
     host_workers = dict(Counter(get_address_host(addr) for addr in workers))
-    client.run(_warm_up, net.dtype.name, net.loss_name)
+    client.run(_warm_up, dtype.name, loss)
     return host_workers
 
 
-def _partitions(client: Client, net: network.Network, X: object, y: object) -> tuple[list, int]:
+def _partitions(
+    client: Client, layers: tuple[int, ...], dtype: np.dtype, loss: Loss, X: object, y: object
+) -> tuple[list, int]:
     """Futures of the checked ``(X, Y)`` partitions, held on the workers; and ``n``."""
     X, y = da.asarray(X), da.asarray(y)
     if X.ndim != 2:
@@ -256,9 +265,9 @@ def _partitions(client: Client, net: network.Network, X: object, y: object) -> t
     X = X.rechunk({1: -1})
     y = y.rechunk((X.chunks[0],) + (-1,) * (y.ndim - 1))
     prepare = dask.delayed(_prepare, pure=True)
-    d, k, unit = net.layers[0], net.layers[-1], net._loss.needs_unit_targets
+    d, k, unit = layers[0], layers[-1], loss.needs_unit_targets
     tasks = [
-        prepare(xb, yb, d, k, net.dtype, unit)
+        prepare(xb, yb, d, k, dtype, unit)
         for xb, yb, rows in zip(
             X.to_delayed().ravel(), y.to_delayed().ravel(), X.chunks[0], strict=True
         )
@@ -268,15 +277,21 @@ def _partitions(client: Client, net: network.Network, X: object, y: object) -> t
 
 
 def _epoch_sums(
-    client: Client, parts: list, net: network.Network, host_workers: dict[str, int]
+    client: Client,
+    parts: list,
+    params: np.ndarray,
+    layers: tuple[int, ...],
+    loss: str,
+    host_workers: dict[str, int],
 ) -> tuple[np.floating, np.ndarray]:
-    """The unscaled loss and gradient sums over all partitions, added in partition order."""
+    """The unscaled loss and gradient sums at ``params`` over all partitions, added in
+    partition order."""
     futures = client.map(
         _partition_sums,
         parts,
-        params=net._params.copy(),
-        layers=net.layers,
-        loss=net.loss_name,
+        params=params.copy(),
+        layers=layers,
+        loss=loss,
         host_workers=host_workers,
         pure=False,
     )
@@ -321,9 +336,9 @@ def _partition_sums(
 
 def _warm_up(dtype: str, loss: str) -> None:
     """Load (or compile) the kernels for ``dtype`` and ``loss``, on a 1-row problem."""
-    tiny = network.Network((1, 1), loss=loss, dtype=dtype)
-    one = np.zeros((1, 1), tiny.dtype)
-    _loss_grad(tiny._params, one, one, tiny.layers, loss)
+    dt = np.dtype(dtype)
+    one = np.zeros((1, 1), dt)
+    _loss_grad(np.zeros(2, dt), one, one, (1, 1), loss)
 
 
 def _prepare(
@@ -338,7 +353,10 @@ def _prepare(
     return Xc, np.require(check_y(y, Xc.shape[0], k, dtype, unit), requirements="A")
 
 
-def _predict_block(X: np.ndarray, net: network.Network) -> np.ndarray:
+def _predict_block(
+    X: np.ndarray, params: np.ndarray, layers: tuple[int, ...], dtype: np.dtype, backend: str
+) -> np.ndarray:
     if X.shape[0] == 0:
-        return np.empty((0,) if net.layers[-1] == 1 else (0, net.layers[-1]), net.dtype)
-    return net.predict_proba(X)
+        return np.empty((0, layers[-1]), dtype)
+    Xc = check_X(X, layers[0], dtype)
+    return check_outputs(get_backend(backend)(layers, dtype).predict(params, Xc), dtype)

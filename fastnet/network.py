@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import _kernels, reference
-from ._engine import Engine, param_layout
+from . import optim
+from ._layout import Layout, Weights
+from ._training import DivergedError, Outcome, drive
 from ._validation import (
     as_float_array,
     check_backend,
@@ -27,57 +26,20 @@ from ._validation import (
     to_array,
     weights_dtype,
 )
+from .backends import DIVERGED, get_backend
 from .losses import Loss, get_loss
 
-Weights = list[tuple[np.ndarray, np.ndarray]]
-
-#: With a callback or progress bar and no ``block_epochs``, the first compiled call runs
-#: ``FIRST_BLOCK_EPOCHS`` epochs, and each later one as many epochs as take about
-#: ``BLOCK_SECONDS`` at the measured pace: Python then runs a few times a second, and its share
-#: of the time stays well under 3 % whatever the size of the problem.
-FIRST_BLOCK_EPOCHS = 10
-BLOCK_SECONDS = 0.1
+__all__ = ["DivergedError", "Network"]
 
 
-class DivergedError(FloatingPointError):
-    """Training made the loss or a weight non-finite; the network keeps its last finite weights."""
+class _Unset:
+    """``lr``'s default: GD's own ``lr`` (0.5), or that of the optimizer named."""
+
+    def __repr__(self) -> str:
+        return "<optimizer's default>"
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """Where each layer's ``W`` and ``b`` live in the flat parameter vector (see ``_kernels``)."""
-
-    sizes: np.ndarray  # (L + 1,) int64 layer widths
-    offs: np.ndarray  # (L,) start of W_l; b_l follows it
-    n_params: int
-
-    @classmethod
-    def from_sizes(cls, layers: Sequence[int]) -> _Layout:
-        sizes = np.asarray(layers, dtype=np.int64)
-        offs, n_params = param_layout(sizes)
-        return cls(sizes, offs, n_params)
-
-    def views(self, flat: np.ndarray) -> Weights:
-        """``[(W_1, b_1), ...]`` as views into ``flat``."""
-        out = []
-        for layer, off in enumerate(self.offs):
-            fi, fo = int(self.sizes[layer]), int(self.sizes[layer + 1])
-            W = flat[off : off + fi * fo].reshape(fi, fo)
-            out.append((W, flat[off + fi * fo : off + fi * fo + fo]))
-        return out
-
-
-def stopping_rule(state: np.ndarray, loss: float, tol: float, n_iter_no_change: int) -> bool:
-    """scikit-learn's rule, as in ``_kernels.train``, for the runners written in Python.
-
-    ``state = [best_loss, epochs_without_improvement]`` is updated with this epoch's ``loss``;
-    ``tol < 0`` disables the rule. True when training should stop.
-    """
-    if tol < 0:
-        return False
-    state[1] = state[1] + 1 if loss > state[0] - tol else 0
-    state[0] = min(state[0], loss)
-    return state[1] >= n_iter_no_change
+_UNSET = _Unset()
 
 
 def _initial_params(layers: Sequence[int], seed: int | None, dtype: np.dtype) -> np.ndarray:
@@ -133,7 +95,11 @@ class Network:
         self._loss_name = get_loss(loss).name
         self._dtype = check_dtype(dtype)
         self._backend = check_backend(backend)
-        self._layout = _Layout.from_sizes(layers)
+        self._layout = Layout.from_sizes(layers)
+        self._optimizer: optim.Optimizer | None = None
+        self._opt_vec = np.empty(0, self._dtype)
+        self._opt_scal = np.empty(0)
+        self.n_evals_ = 0
         self.history_: np.ndarray = np.empty(0, self._dtype)
         self.n_epochs_ = 0
         self.converged_ = False
@@ -244,12 +210,26 @@ class Network:
         self.__dict__.update(vars(from_state(state, cls=type(self), source="pickled state")))
 
     # ------------------------------------------------------------------ training
+    @property
+    def optimizer(self) -> optim.Optimizer | None:
+        """The optimizer of the last ``fit`` (``None`` before the first); its state is kept, so
+        a ``fit`` with an equal optimizer continues where the last one stopped."""
+        return self._optimizer
+
+    @property
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """Copies of the optimizer's state: ``vec`` (in the network's dtype, blocks of
+        ``n_params`` values in the parameter layout) and ``scal`` (float64); see
+        ``fastnet.optim`` for what each holds."""
+        return {"vec": self._opt_vec.copy(), "scal": self._opt_scal.copy()}
+
     def fit(
         self,
         X: object,
         y: object,
         *,
-        lr: float = 0.5,
+        optimizer: optim.Optimizer | str | None = None,
+        lr: float = _UNSET,
         epochs: int = 1000,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 10,
@@ -257,31 +237,44 @@ class Network:
         progress: bool = False,
         block_epochs: int | None = None,
     ) -> Network:
-        """Full-batch gradient descent from the current weights.
+        """Full-batch training from the current weights.
 
         Each epoch runs the forward pass on all of ``X``, records the loss (``history_``: the
         loss *before* that epoch's update, scikit-learn's ``loss_curve_`` convention), and
-        applies ``W -= lr * dJ/dW``, ``b -= lr * dJ/db`` to every layer.
+        updates every weight and bias. The default optimizer is gradient descent,
+        ``W -= lr * dJ/dW``, ``b -= lr * dJ/db`` (``fastnet.optim.GD``, ``lr=0.5``).
+
+        ``optimizer``: a ``fastnet.optim`` object (``GD``, ``Momentum``, ``Adam``, ``Rprop``,
+        ``LBFGS``) or the name of one with its defaults (``"gd"``, ``"momentum"``,
+        ``"nesterov"``, ``"adam"``, ``"rprop"``, ``"lbfgs"``). ``lr`` sets the step size of
+        the default GD or of the optimizer named (not with an object: pass it to the object).
+        The optimizer's state (velocity, moments, step sizes, L-BFGS pairs) is kept on the
+        network: a later ``fit`` with an equal optimizer continues it, exactly as one longer
+        fit would (with ``tol=None``); another optimizer starts afresh. For L-BFGS an epoch is
+        one iteration (one line search, usually one or two evaluations); ``n_evals_`` counts
+        the loss+gradient evaluations of this call.
 
         Stopping rule: with ``tol=None`` exactly ``epochs`` epochs run. Otherwise an epoch
         *fails to improve* when its loss is greater than ``best - tol``, ``best`` being the
         lowest loss seen so far in this call; training stops (``converged_ = True``) after
-        ``n_iter_no_change`` consecutive such epochs, or after ``epochs`` epochs.
+        ``n_iter_no_change`` consecutive such epochs, or after ``epochs`` epochs. L-BFGS also
+        stops (``converged_ = True``) when no step lowers the loss any more.
 
         ``callback(epochs_done, last_loss)`` runs between compiled blocks of ``block_epochs``
         epochs; returning ``True`` stops training. ``progress=True`` shows a tqdm bar with the
         current loss. Without either, all epochs run in one compiled call. With one and no
         ``block_epochs``, blocks are sized to take about 0.1 s each (the first is 10 epochs),
-        so Python's share of the time stays small for any problem size.
+        so Python's share of the time stays small for any problem size. A block boundary
+        changes no number.
 
         Raises
         ------
         DivergedError
-            When the loss or an updated weight becomes non-finite (the learning rate is too
+            When the loss or an updated weight becomes non-finite (the step size is too
             large for the data). The network keeps the last finite weights and ``history_``
             holds the losses up to that point.
         """
-        lr = check_float(lr, "lr", positive=True, dtype=self._dtype)
+        opt = self._check_optimizer(optimizer, lr)
         progress = check_bool(progress, "progress")
         epochs = check_int(epochs, "epochs", 1)
         if tol is not None:
@@ -289,89 +282,51 @@ class Network:
         n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change", 1)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        adaptive = block_epochs is None and (callback is not None or progress)
         if block_epochs is not None:
             block_epochs = check_int(block_epochs, "block_epochs", 1)
-        elif adaptive:
-            block_epochs = FIRST_BLOCK_EPOCHS
-        else:
-            block_epochs = epochs
 
-        hist = np.empty(epochs, self._dtype)
-        state = np.array([np.inf, 0.0])  # best loss, epochs without improvement
-        tol_ = -1.0 if tol is None else float(tol)
         if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
-            from .distributed import _epoch_runner as dask_runner
-
-            run = dask_runner(self, X, y, lr, tol_, n_iter_no_change, state)
+            backend, (Xc, Y) = get_backend("dask")(self._layers, self._dtype), (X, y)
         else:
-            Xc, Y = self._check_data(X, y)
-            run = self._epoch_runner(Xc, Y, self._dtype.type(lr), tol_, n_iter_no_change, state)
-        bar = _progress_bar(epochs) if progress else None
-        done, status = 0, _kernels.RAN_ALL
-        try:
-            while done < epochs and status == _kernels.RAN_ALL:
-                todo = min(block_epochs, epochs - done)
-                started = time.perf_counter()
-                try:
-                    ran, status = run(todo, hist[done : done + todo])
-                except RuntimeError as exc:  # a runner that failed part-way says how far it got
-                    done += getattr(exc, "epochs_run", 0)
-                    raise
-                if adaptive and ran:  # aim at BLOCK_SECONDS of compiled work per block
-                    per_epoch = max(time.perf_counter() - started, 1e-9) / ran
-                    block_epochs = max(1, int(BLOCK_SECONDS / per_epoch))
-                done += ran
-                if bar is not None:
-                    bar.update(ran)
-                    if done:
-                        bar.set_postfix(loss=f"{hist[done - 1]:.6g}")
-                if callback is not None and done and status == _kernels.RAN_ALL:
-                    if callback(done, float(hist[done - 1])) is True:
-                        break
-        finally:  # also when a runner raises: history_ describes the epochs applied
-            if bar is not None:
-                bar.close()
-            self.history_ = hist[:done].copy()
-            self.n_epochs_ = done
-            self.converged_ = status == _kernels.CONVERGED
-        if status == _kernels.DIVERGED:
-            raise DivergedError(
-                f"training diverged after {done} epochs: the loss or an updated weight became "
-                f"non-finite with lr={lr}. "
-                "The network keeps the weights of its last finite step; try a smaller lr"
-            )
+            backend, (Xc, Y) = self._backend_impl(), self._check_data(X, y)
+        if opt != self._optimizer or self._opt_vec.dtype != self._dtype:
+            vec, scal = opt.init_state(self._layout.n_params, self._dtype)
+        else:  # continue the optimizer (on copies: a failed set-up leaves the network as it was)
+            vec, scal = self._opt_vec.copy(), self._opt_scal.copy()
+        lbfgs = opt.code == optim.LBFGS_CODE
+        if lbfgs:
+            scal[optim.LB_HAVE] = 0  # loss and gradient are recomputed on this call's data
+        evals_before = scal[optim.LB_EVALS] if lbfgs else 0.0
+        stop_state = np.array([np.inf, 0.0])  # best loss, epochs without improvement
+        run = backend.runner(self._params, Xc, Y, self._loss, opt, vec, scal,
+                             -1.0 if tol is None else float(tol), n_iter_no_change,
+                             stop_state)  # fmt: skip
+        self._optimizer, self._opt_vec, self._opt_scal = opt, vec, scal
+
+        def record(outcome: Outcome) -> None:
+            self.history_ = outcome.history
+            self.n_epochs_ = outcome.epochs
+            self.converged_ = outcome.converged
+            if lbfgs:
+                self.n_evals_ = int(scal[optim.LB_EVALS] - evals_before)
+            else:  # one evaluation per epoch, and one more for an epoch that diverged
+                self.n_evals_ = outcome.epochs + (outcome.status == DIVERGED)
+
+        drive(run, epochs, self._dtype, callback=callback, progress=progress,
+              block_epochs=block_epochs, record=record, describe=repr(opt))  # fmt: skip
         return self
 
-    def _epoch_runner(self, X, Y, lr, tol, n_iter_no_change, state):
-        """A function ``run(epochs, hist) -> (epochs_run, status)`` for the chosen backend."""
-        n = X.shape[0]
-        if self._backend == "numba":
-            engine = Engine(self._layers, n, self._dtype)
-            return engine.trainer(self._params, X.ravel(), Y.ravel(), self._loss.kernel, lr, tol,
-                                  n_iter_no_change, state)  # fmt: skip
+    def _check_optimizer(self, optimizer: object, lr: object) -> optim.Optimizer:
+        """The optimizer ``fit`` was asked for, checked (also against the dtype)."""
+        overrides = {}
+        if lr is not _UNSET:
+            overrides["lr"] = check_float(lr, "lr", positive=True, dtype=self._dtype)
+        opt = optim.get_optimizer("gd" if optimizer is None else optimizer, **overrides)
+        opt.check_dtype(self._dtype)
+        return opt
 
-        views = self._layout.views(self._params)
-        loss = self._loss_name
-
-        def run_numpy(epochs: int, hist: np.ndarray) -> tuple[int, int]:
-            for e in range(epochs):
-                with np.errstate(over="ignore", invalid="ignore"):
-                    J, grads = reference.loss_and_gradients(views, X, Y, loss)
-                    if not np.isfinite(J):
-                        return e, _kernels.DIVERGED
-                    hist[e] = J
-                    new = reference.gradient_step(views, grads, lr)
-                if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in new):
-                    return e + 1, _kernels.DIVERGED
-                for (W, b), (W_new, b_new) in zip(views, new, strict=True):
-                    W[...] = W_new
-                    b[...] = b_new
-                if stopping_rule(state, J, tol, n_iter_no_change):
-                    return e + 1, _kernels.CONVERGED
-            return epochs, _kernels.RAN_ALL
-
-        return run_numpy
+    def _backend_impl(self):
+        return get_backend(self._backend)(self._layers, self._dtype)
 
     # ------------------------------------------------------------------ evaluation
     def _check_data(self, X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
@@ -381,19 +336,14 @@ class Network:
 
     def _output(self, Xc: np.ndarray) -> np.ndarray:
         """``(n, k)`` output activations."""
-        if self._backend == "numpy":
-            activations, _ = reference.forward(self._layout.views(self._params), Xc)
-            return activations[-1]
-        n = Xc.shape[0]
-        out = Engine(self._layers, n, self._dtype).predict(self._params, Xc.ravel())
-        return out.reshape(n, -1)
+        return self._backend_impl().predict(self._params, Xc)
 
     def predict_proba(self, X: object) -> np.ndarray:
         """Output activations: shape ``(n,)`` when the network has one output, else ``(n, k)``."""
-        if is_dask_array(X):  # a lazy dask array, computed block by block
-            from .distributed import predict_proba
-
-            return predict_proba(self, X)
+        if is_dask_array(X):  # a lazy dask array, computed block by block on the cluster
+            dask = get_backend("dask")(self._layers, self._dtype, predict_with=self._backend)
+            P = dask.predict(self._params.copy(), X)
+            return P[:, 0] if self._layers[-1] == 1 else P
         P = check_outputs(self._output(check_X(X, self._layers[0], self._dtype)), self._dtype)
         return P[:, 0].copy() if self._layers[-1] == 1 else P
 
@@ -404,16 +354,8 @@ class Network:
     def loss_and_gradients(self, X: object, y: object) -> tuple[np.floating, Weights]:
         """The training loss at the current weights and its gradient ``[(dW, db), ...]``."""
         Xc, Y = self._check_data(X, y)
-        if self._backend == "numpy":
-            with np.errstate(over="ignore", invalid="ignore"):
-                J, grads = reference.loss_and_gradients(
-                    self._layout.views(self._params), Xc, Y, self._loss_name
-                )
-            return self._dtype.type(J), [(dW.copy(), db.copy()) for dW, db in grads]
-        n = Xc.shape[0]
-        engine = Engine(self._layers, n, self._dtype)
-        J, g = engine.loss_grad(self._params, Xc.ravel(), Y.ravel(), self._loss.kernel, 1.0 / n)
-        return J, [(W.copy(), b.copy()) for W, b in self._layout.views(g)]
+        J, g = self._backend_impl().loss_grad(self._params, Xc, Y, self._loss)
+        return J, self._layout.views(g)
 
     def loss(self, X: object, y: object) -> np.floating:
         """The training loss ``J`` at the current weights (mean over samples)."""
@@ -431,13 +373,3 @@ class Network:
             raise ValueError("y must contain only 0/1 labels to compute an accuracy")
         pred = check_outputs(self._output(Xc), self._dtype) >= 0.5
         return float(np.mean(np.all(pred == (Y == 1), axis=1)))
-
-
-def _progress_bar(total: int):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "progress=True needs tqdm: pip install 'fastnet-numba[progress]'"
-        ) from exc
-    return tqdm(total=total, unit="epoch", leave=False)

@@ -1,0 +1,137 @@
+"""The ``numpy`` backend: the textbook maths of ``fastnet.reference``, driven from Python.
+
+``python_runner`` is the epoch loop of every backend whose loss and gradient come from a Python
+call (this one, and the Dask backend's cluster round trip): the optimizer's update is
+``reference``'s, on the same state layout as the kernels' (``fastnet.optim``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .. import reference
+from .._layout import Layout
+from ..optim import ADAM_CODE, GD_CODE, LBFGS_CODE, RPROP_CODE, Optimizer
+from . import CONVERGED, DIVERGED, RAN_ALL, EvaluationError
+
+LossGrad = Callable[[np.ndarray], tuple[np.floating, np.ndarray]]
+
+
+def stopping_rule(state: np.ndarray, loss: float, tol: float, n_iter_no_change: int) -> bool:
+    """scikit-learn's rule, as in ``_kernels.stop_rule``, for the runners written in Python.
+
+    ``state = [best_loss, epochs_without_improvement]`` is updated with this epoch's ``loss``;
+    ``tol < 0`` disables the rule. True when training should stop.
+    """
+    if tol < 0:
+        return False
+    state[1] = state[1] + 1 if loss > state[0] - tol else 0
+    state[0] = min(state[0], loss)
+    return state[1] >= n_iter_no_change
+
+
+def python_update(optimizer: Optimizer, p, g, vec, scal):
+    """``(new_params, new_vec)`` of one first-order update (new arrays); ``scal[0]`` counts
+    the updates so far."""
+    h = optimizer.hyper()
+    n = p.shape[0]
+    code = optimizer.code
+    if code == GD_CODE:
+        return reference.gd_step(p, g, h[0]), vec
+    if code == ADAM_CODE:
+        p_new, m, v = reference.adam_step(p, g, vec[:n], vec[n:], scal[0] + 1, *h)
+        return p_new, np.concatenate([m, v])
+    if code == RPROP_CODE:
+        p_new, step, prev = reference.rprop_step(p, g, vec[:n], vec[n:], *h[1:])
+        return p_new, np.concatenate([step, prev])
+    return reference.momentum_step(p, g, vec, h[0], h[1], optimizer.nesterov)
+
+
+def python_runner(
+    loss_grad: LossGrad,
+    params: np.ndarray,
+    optimizer: Optimizer,
+    vec: np.ndarray,
+    scal: np.ndarray,
+    tol: float,
+    n_iter_no_change: int,
+    stop_state: np.ndarray,
+):
+    """``run(epochs, hist) -> (epochs_run, status)`` over a Python ``loss_grad(params)``.
+
+    An ``EvaluationError`` of ``loss_grad`` becomes a ``RuntimeError`` naming the epoch that
+    failed, with ``epochs_run`` (this block's completed epochs) for the driver's ``history_``.
+    """
+    applied = 0  # epochs completed by this runner, across blocks
+
+    def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
+        nonlocal applied
+        for e in range(epochs):
+            try:
+                status = _epoch(e, hist)
+            except EvaluationError as exc:
+                error = RuntimeError(
+                    f"epoch {applied + 1} failed: {exc}. The network keeps the weights of its "
+                    f"last completed epoch ({applied})"
+                )
+                error.epochs_run = e
+                raise error from exc
+            if status is not None:
+                return status
+            applied += 1
+            if stopping_rule(stop_state, hist[e], tol, n_iter_no_change):
+                return e + 1, CONVERGED
+        return epochs, RAN_ALL
+
+    def _epoch(e: int, hist: np.ndarray):
+        if optimizer.code == LBFGS_CODE:
+            try:
+                f, outcome = reference.lbfgs_iteration(
+                    loss_grad, params, vec, scal, optimizer.history, optimizer.max_line_search
+                )
+            except FloatingPointError:
+                return e, DIVERGED
+            hist[e] = f
+            return (e + 1, CONVERGED) if outcome == "stuck" else None
+        J, g = loss_grad(params)
+        if not np.isfinite(J):
+            return e, DIVERGED
+        hist[e] = J
+        with np.errstate(over="ignore", invalid="ignore"):
+            p_new, vec_new = python_update(optimizer, params, g, vec, scal)
+        if not (np.isfinite(p_new).all() and np.isfinite(g).all()):
+            return e + 1, DIVERGED
+        params[...] = p_new
+        vec[...] = vec_new
+        scal[0] += 1
+        return None
+
+    return run
+
+
+class NumpyBackend:
+    """The textbook NumPy baseline (``fastnet.reference``): shares no maths with the kernels."""
+
+    name = "numpy"
+
+    def __init__(self, layers: Sequence[int], dtype: np.dtype) -> None:
+        self.layout = Layout.from_sizes(layers)
+        self.dtype = np.dtype(dtype)
+
+    def loss_grad(self, params, X, Y, loss):
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are checked
+            J, grads = reference.loss_and_gradients(self.layout.views(params), X, Y, loss.name)
+        return self.dtype.type(J), self.layout.flatten(grads, self.dtype)
+
+    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
+        def loss_grad(p):
+            return self.loss_grad(p, X, Y, loss)
+
+        return python_runner(loss_grad, params, optimizer, vec, scal, tol, n_iter_no_change,
+                             stop_state)  # fmt: skip
+
+    def predict(self, params, X):
+        activations, _ = reference.forward(self.layout.views(params), X)
+        return activations[-1]
