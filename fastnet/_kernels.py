@@ -52,6 +52,17 @@ from .optim import (
     WOLFE_C2,
 )
 
+# Start numba's threading layer before any kernel is compiled or loaded from the disk cache.
+# ``train`` and ``train_lbfgs`` are serial kernels that call the parallel ``evaluate``. Numba
+# (up to at least 0.68; numba#8578, numba#4807, the fix in PR numba#9950 is not merged) records
+# "start the threading layer when loading this from the cache" only for a kernel compiled
+# together with its parallel callee: one compiled in a process that had loaded ``evaluate`` from
+# the cache is cached without it. Loaded first in a later process, before the threading layer
+# exists, its calls into the parallel scheduler are left unresolved and the first call crashes
+# (measured: ``fit(optimizer="lbfgs")`` in a fresh process whose cached ``train_lbfgs`` was
+# compiled after a cached ``train`` had been loaded). ``get_num_threads`` starts the layer.
+numba.get_num_threads()
+
 #: Status codes returned by ``train``.
 RAN_ALL = 0
 CONVERGED = 1

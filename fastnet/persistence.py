@@ -15,7 +15,15 @@ without fastnet. Its arrays:
 ``history``         ``history_`` of the last ``fit``, in ``dtype``
 ``n_epochs``        ``n_epochs_`` (int)
 ``converged``       ``converged_`` (bool)
+``n_evals``         ``n_evals_`` (int; version 2)
+``optimizer``       the name of the last ``fit``'s optimizer (``fastnet.optim``), ``""`` for
+                    none (version 2)
+``optimizer_hyper``  float64: its hyper-parameters, in the order of its fields (version 2)
+``optimizer_vec``   its state vector, in ``dtype`` (version 2; layout in ``fastnet.optim``)
+``optimizer_scal``  float64: its scalar state (version 2)
 ==================  ======================================================================
+
+Version 1 files (no optimizer fields) still load, as networks with no optimizer state.
 
 ``pickle`` (``Network.__getstate__``) uses the same dictionary, so both round trips are exact
 and go through the same checks when read back.
@@ -39,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
 
 FORMAT_NAME = "fastnet.Network"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _REQUIRED = (
     "format_version",
@@ -68,7 +76,13 @@ def network_state(net: Network) -> dict[str, np.ndarray]:
         "history": np.array(net.history_, net.dtype),
         "n_epochs": np.array(net.n_epochs_, np.int64),
         "converged": np.array(net.converged_, np.bool_),
+        "n_evals": np.array(net.n_evals_, np.int64),
     }
+    opt, opt_state = net.optimizer, net.optimizer_state
+    state["optimizer"] = np.array("" if opt is None else opt.name)
+    state["optimizer_hyper"] = np.zeros(0) if opt is None else opt.hyper()
+    state["optimizer_vec"] = opt_state["vec"]
+    state["optimizer_scal"] = opt_state["scal"]
     for i, (W, b) in enumerate(net.weights, start=1):
         state[f"W{i}"] = W
         state[f"b{i}"] = b
@@ -141,7 +155,46 @@ def from_state(
     net.history_ = history.copy()
     net.n_epochs_ = n_epochs
     net.converged_ = bool(converged)
+    if version >= 2:
+        _restore_optimizer(net, state, source, dtype)
     return net
+
+
+_OPTIMIZER_FIELDS = ("n_evals", "optimizer", "optimizer_hyper", "optimizer_vec", "optimizer_scal")
+
+
+def _restore_optimizer(net: Network, state: Mapping[str, object], source: str, dtype) -> None:
+    """The optimizer fields of a version-2 state, checked, onto ``net``."""
+    from . import optim
+
+    missing = [k for k in _OPTIMIZER_FIELDS if k not in state]
+    if missing:
+        raise ValueError(f"{source} is missing the fields {missing}: truncated or corrupt")
+    n_evals = _integer(state, "n_evals", source)
+    if n_evals < 0:
+        raise ValueError(f"{source}: n_evals must be >= 0, got {n_evals}")
+    net.n_evals_ = n_evals
+    name = _text(state, "optimizer", source)
+    hyper = _array(state, "optimizer_hyper", source, ndim=1, dtype=np.dtype(np.float64))
+    vec = _array(state, "optimizer_vec", source, ndim=1, dtype=dtype)
+    scal = _array(state, "optimizer_scal", source, ndim=1, dtype=np.dtype(np.float64))
+    if name == "":
+        if hyper.size or vec.size or scal.size:
+            raise ValueError(f"{source} holds optimizer state but names no optimizer")
+        return
+    try:
+        opt = optim.from_name_and_hyper(name, hyper)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source} has an invalid optimizer: {exc}") from exc
+    n_vec, n_scal = opt.state_sizes(net._layout.n_params)
+    if vec.shape != (n_vec,) or scal.shape != (n_scal,):
+        raise ValueError(
+            f"{source}: the state of {opt!r} must have {n_vec} + {n_scal} values for "
+            f"{net._layout.n_params} parameters, got {vec.size} + {scal.size}"
+        )
+    if not (np.isfinite(vec).all() and np.isfinite(scal).all()):
+        raise ValueError(f"{source}: the optimizer state contains NaN or infinity")
+    net._optimizer, net._opt_vec, net._opt_scal = opt, vec.copy(), scal.copy()
 
 
 def save(net: Network, path: str | os.PathLike) -> Path:

@@ -14,6 +14,7 @@ rule's "best loss so far" starts afresh in every call, as in ``Network.fit``).
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -23,6 +24,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import optim
 from ._validation import check_backend, check_dtype, check_float, check_int
 from .losses import get_loss
 from .network import DivergedError, Network
@@ -56,8 +58,52 @@ def _seed(random_state: object) -> int:
     return int(rng.randint(np.iinfo(np.int32).max))
 
 
+#: ``solver`` -> the ``fastnet.optim`` class and its step size's default (``learning_rate=None``).
+SOLVERS = {
+    "gd": (optim.GD, 0.5),
+    "momentum": (optim.Momentum, 0.1),
+    "nesterov": (optim.Momentum, 0.1),
+    "adam": (optim.Adam, 0.001),
+    "rprop": (optim.Rprop, 0.1),
+    "lbfgs": (optim.LBFGS, None),
+}
+#: fastnet.optim's argument names -> the estimators' (scikit-learn's), for error messages.
+_KNOB_NAMES = {"lr": "learning_rate", "step0": "learning_rate", "beta1": "beta_1",
+               "beta2": "beta_2", "eps": "epsilon"}  # fmt: skip
+
+
 class _BaseFastNet(BaseEstimator):
     """Shared fitting code; subclasses encode targets (``_encode_y``) and decode outputs."""
+
+    def _optimizer(self) -> optim.Optimizer:
+        """The ``fastnet.optim`` optimizer of ``solver`` and its knobs; errors name the
+        estimator's arguments."""
+        solver = self.solver
+        if not isinstance(solver, str) or solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {tuple(SOLVERS)}, got {solver!r}")
+        cls, default_lr = SOLVERS[solver]
+        lr = self.learning_rate
+        if lr is not None and default_lr is None:
+            raise ValueError(
+                f"learning_rate does not apply to solver={solver!r} (it chooses its steps by a "
+                f"line search); leave it None, got {lr!r}"
+            )
+        lr = default_lr if lr is None else lr
+        kwargs = {
+            "gd": {"lr": lr},
+            "momentum": {"lr": lr, "momentum": self.momentum},
+            "nesterov": {"lr": lr, "momentum": self.momentum, "nesterov": True},
+            "adam": {"lr": lr, "beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon},
+            "rprop": {"step0": lr},
+            "lbfgs": {},
+        }[solver]
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            message = re.sub(
+                r"\b(lr|step0|beta1|beta2|eps)\b", lambda m: _KNOB_NAMES[m.group(1)], str(exc)
+            )
+            raise type(exc)(message) from None
 
     def _check_params(self) -> dict:
         """Validate the hyper-parameters; errors name the constructor argument."""
@@ -67,7 +113,7 @@ class _BaseFastNet(BaseEstimator):
         return {
             "hidden": _check_hidden(self.hidden_layer_sizes),
             "loss": get_loss(self.loss).name,
-            "lr": check_float(self.learning_rate, "learning_rate", positive=True),
+            "optimizer": self._optimizer(),
             "max_epochs": check_int(self.max_epochs, "max_epochs", 1),
             "tol": None if self.tol is None else check_float(self.tol, "tol", positive=False),
             "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", 1),
@@ -143,7 +189,7 @@ class _BaseFastNet(BaseEstimator):
             options["progress"] = True
         net = self.network_
         try:
-            net.fit(X, Y, lr=p["lr"], epochs=epochs, tol=tol,
+            net.fit(X, Y, optimizer=p["optimizer"], epochs=epochs, tol=tol,
                     n_iter_no_change=p["n_iter_no_change"], **options)  # fmt: skip
         except DivergedError:
             self._record(net)
@@ -182,10 +228,20 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         Widths of the hidden layers; ``()`` gives logistic regression.
     loss : {"log", "mse"}, default="log"
         Training loss (aliases as in :class:`fastnet.Network`).
-    learning_rate : float, default=0.5
-        Step size of gradient descent.
+    solver : {"gd", "momentum", "nesterov", "adam", "rprop", "lbfgs"}, default="lbfgs"
+        The optimizer (``fastnet.optim``): gradient descent, heavy-ball or Nesterov momentum
+        (scikit-learn's ``sgd`` on full batches), Adam (scikit-learn's), iRprop- or L-BFGS
+        with a strong Wolfe line search.
+    learning_rate : float or None, default=None
+        Step size; ``None`` is the solver's default: 0.5 for ``gd``, 0.1 for ``momentum`` and
+        ``nesterov``, 0.001 for ``adam``; the initial step for ``rprop`` (0.1). Not used by
+        ``lbfgs`` (setting it is an error).
+    momentum : float, default=0.9
+        Momentum of ``momentum``/``nesterov``, in [0, 1).
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's decay rates, in [0, 1), and its ``epsilon`` > 0.
     max_epochs : int, default=1000
-        Most epochs per call of ``fit``.
+        Most epochs (iterations, for ``lbfgs``) per call of ``fit``.
     tol : float or None, default=1e-4
         Stopping rule of ``Network.fit``: stop after ``n_iter_no_change`` consecutive epochs whose
         loss is not below ``best - tol``. ``None`` runs exactly ``max_epochs`` epochs.
@@ -226,7 +282,12 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         self,
         hidden_layer_sizes=(16,),
         loss="log",
-        learning_rate=0.5,
+        solver="lbfgs",
+        learning_rate=None,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
         max_epochs=1000,
         tol=1e-4,
         n_iter_no_change=10,
@@ -238,7 +299,12 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
+        self.solver = solver
         self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.max_epochs = max_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -382,10 +448,20 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         Widths of the hidden layers.
     loss : {"mse", "log"}, default="mse"
         Training loss, on the scaled targets (``"log"``: cross-entropy with soft targets).
-    learning_rate : float, default=0.5
-        Step size of gradient descent.
+    solver : {"gd", "momentum", "nesterov", "adam", "rprop", "lbfgs"}, default="lbfgs"
+        The optimizer (``fastnet.optim``): gradient descent, heavy-ball or Nesterov momentum
+        (scikit-learn's ``sgd`` on full batches), Adam (scikit-learn's), iRprop- or L-BFGS
+        with a strong Wolfe line search.
+    learning_rate : float or None, default=None
+        Step size; ``None`` is the solver's default: 0.5 for ``gd``, 0.1 for ``momentum`` and
+        ``nesterov``, 0.001 for ``adam``; the initial step for ``rprop`` (0.1). Not used by
+        ``lbfgs`` (setting it is an error).
+    momentum : float, default=0.9
+        Momentum of ``momentum``/``nesterov``, in [0, 1).
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's decay rates, in [0, 1), and its ``epsilon`` > 0.
     max_epochs : int, default=1000
-        Most epochs per call of ``fit``.
+        Most epochs (iterations, for ``lbfgs``) per call of ``fit``.
     tol : float or None, default=1e-5
         Stopping rule of ``Network.fit``; ``None`` runs exactly ``max_epochs`` epochs. Ten
         times smaller than the classifier's: the squared error of targets scaled onto [0, 1]
@@ -429,7 +505,12 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         self,
         hidden_layer_sizes=(16,),
         loss="mse",
-        learning_rate=0.5,
+        solver="lbfgs",
+        learning_rate=None,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
         max_epochs=1000,
         tol=1e-5,
         n_iter_no_change=10,
@@ -442,7 +523,12 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
+        self.solver = solver
         self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.max_epochs = max_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change

@@ -60,7 +60,7 @@ def test_the_file_is_a_plain_npz_readable_without_pickle(tmp_path, backend):
     net.save(tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
         assert str(f["format"]) == "fastnet.Network"
-        assert int(f["format_version"]) == 1
+        assert int(f["format_version"]) == persistence.FORMAT_VERSION == 2
         assert tuple(f["layers"]) == LAYERS
         assert (str(f["loss"]), str(f["dtype"]), str(f["backend"])) == ("log", "float32", backend)
         assert int(f["n_epochs"]) == 30 and not bool(f["converged"])
@@ -161,8 +161,8 @@ def _rewrite(path, **changes):
 @pytest.mark.parametrize(
     ("changes", "fragment"),
     [
-        ({"format_version": np.array(2)}, "has format version 2, newer than this fastnet reads"),
-        ({"format_version": np.array(2), "W1": None}, "has format version 2, newer"),
+        ({"format_version": np.array(3)}, "has format version 3, newer than this fastnet reads"),
+        ({"format_version": np.array(3), "W1": None}, "has format version 3, newer"),
         ({"format_version": None}, "is missing the field 'format_version'"),
         ({"format_version": np.array(0)}, "invalid format version 0"),
         ({"format_version": np.array("one")}, "'format_version' must be an integer"),
@@ -344,3 +344,83 @@ def test_save_into_a_missing_directory_fails_cleanly(tmp_path):
     with pytest.raises(FileNotFoundError):
         Network((2, 1)).save(tmp_path / "missing" / "m.npz")
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- optimizer state
+OPTIMIZERS = sorted(fastnet.optim.OPTIMIZERS)
+
+
+def _optimizer(name):
+    """A named optimizer with a step size that trains LAYERS' data without diverging."""
+    return {"adam": fastnet.optim.Adam(lr=0.01)}.get(name, name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_state_survives_save_and_pickle_and_training_continues_exactly(
+    tmp_path, backend, dtype, name
+):
+    X, y = make_data(LAYERS, n=60, dtype=dtype)
+    one = Network(LAYERS, loss="log", dtype=dtype, seed=3, backend=backend)
+    one.fit(X, y, optimizer=_optimizer(name), epochs=12, tol=None)
+    first = Network(LAYERS, loss="log", dtype=dtype, seed=3, backend=backend)
+    first.fit(X, y, optimizer=_optimizer(name), epochs=5, tol=None)
+    for copy_ in (
+        fastnet.load(first.save(tmp_path / "m.npz")),
+        pickle.loads(pickle.dumps(first)),
+        copy.deepcopy(first),
+    ):
+        assert copy_.optimizer == first.optimizer and copy_.n_evals_ == first.n_evals_
+        for key in ("vec", "scal"):
+            assert copy_.optimizer_state[key].dtype == first.optimizer_state[key].dtype
+            np.testing.assert_array_equal(copy_.optimizer_state[key], first.optimizer_state[key])
+        copy_.fit(X, y, optimizer=_optimizer(name), epochs=7, tol=None)
+        # the second half of one 12-epoch fit, bit for bit
+        np.testing.assert_array_equal(copy_.history_, one.history_[5:])
+        for (Wa, ba), (Wb, bb) in zip(copy_.weights, one.weights, strict=True):
+            np.testing.assert_array_equal(Wa, Wb)
+            np.testing.assert_array_equal(ba, bb)
+
+
+def test_a_network_never_trained_saves_no_optimizer(tmp_path):
+    net = Network(LAYERS)
+    net.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as f:
+        assert str(f["optimizer"]) == "" and f["optimizer_vec"].size == 0
+    assert fastnet.load(tmp_path / "m.npz").optimizer is None
+
+
+def test_version_1_files_still_load(tmp_path):
+    net, X, _ = trained("numba", epochs=4)
+    path = _rewrite(
+        net.save(tmp_path / "m.npz"),
+        format_version=np.array(1),
+        **{k: None for k in persistence._OPTIMIZER_FIELDS},
+    )
+    old = fastnet.load(path)
+    assert old.optimizer is None and old.optimizer_state["vec"].size == 0
+    np.testing.assert_array_equal(old.history_, net.history_)
+    np.testing.assert_array_equal(old.predict_proba(X), net.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"optimizer": None}, "is missing the fields ['optimizer']"),
+        ({"optimizer": np.array("sgd2")}, "invalid optimizer: unknown optimizer 'sgd2'"),
+        ({"optimizer_hyper": np.array([0.1])}, "needs 3 hyper-parameters, got 1"),
+        ({"optimizer_hyper": np.array([-0.1, 0.9, 0.0])}, "lr must be > 0"),
+        ({"optimizer_vec": np.ones(3)}, "the state of Momentum(lr=0.1, momentum=0.9, nesterov"),
+        ({"optimizer_scal": np.ones(2)}, "must have 51 + 1 values for 51 parameters, got"),
+        ({"optimizer_vec": np.full(51, np.nan)}, "optimizer state contains NaN or infinity"),
+        ({"optimizer_vec": np.ones(51, np.float32)}, "'optimizer_vec' must have dtype float64"),
+        ({"n_evals": np.array(-1)}, "n_evals must be >= 0"),
+    ],
+)
+def test_inconsistent_optimizer_state_is_rejected(tmp_path, changes, fragment):
+    X, y = make_data(LAYERS, n=20)
+    net = Network(LAYERS, loss="log").fit(X, y, optimizer="momentum", epochs=2, tol=None)
+    path = _rewrite(net.save(tmp_path / "m.npz"), **changes)
+    with pytest.raises(ValueError) as info:
+        fastnet.load(path)
+    assert fragment in str(info.value)

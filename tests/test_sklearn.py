@@ -18,8 +18,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import fastnet
 from fastnet import Network, _kernels
-from fastnet.sklearn import FastNetClassifier, FastNetRegressor
+from fastnet.sklearn import SOLVERS, FastNetClassifier, FastNetRegressor
 
 
 def small_data(n=120, d=5, seed=0):
@@ -52,7 +53,7 @@ def test_sklearn_estimator_checks(estimator, check):
 # ---------------------------------------------------------------------- thin wrapper
 def test_classifier_gives_the_networks_probabilities(cancer):
     X, y = cancer
-    clf = FastNetClassifier(random_state=3, max_epochs=200, tol=None).fit(X, y)
+    clf = FastNetClassifier(solver="gd", random_state=3, max_epochs=200, tol=None).fit(X, y)
     net = Network((30, 16, 1), loss="log", seed=3).fit(X, y, lr=0.5, epochs=200, tol=None)
     p = net.predict_proba(X)
     np.testing.assert_array_equal(clf.predict_proba(X), np.column_stack([1 - p, p]))
@@ -64,7 +65,8 @@ def test_classifier_gives_the_networks_probabilities(cancer):
 def test_string_labels(cancer):
     X, y = cancer
     labels = np.where(y == 1, "benign", "malignant")  # sorted: "benign" is classes_[0]
-    clf = FastNetClassifier(random_state=0, max_epochs=150, tol=None).fit(X, labels)
+    clf = FastNetClassifier(solver="gd", random_state=0, max_epochs=150, tol=None)
+    clf.fit(X, labels)
     assert clf.classes_.tolist() == ["benign", "malignant"]
     net = Network((30, 16, 1), loss="log", seed=0).fit(X, 1.0 - y, lr=0.5, epochs=150, tol=None)
     p_malignant = net.predict_proba(X)
@@ -79,7 +81,7 @@ def test_string_labels(cancer):
 def test_multilabel_targets_get_one_sigmoid_output_each(cancer):
     X, y = cancer
     Y = np.column_stack([y, 1 - y, (X[:, 0] > 0).astype(int)])
-    clf = FastNetClassifier(random_state=1, max_epochs=100, tol=None).fit(X, Y)
+    clf = FastNetClassifier(solver="gd", random_state=1, max_epochs=100, tol=None).fit(X, Y)
     net = Network((30, 16, 3), loss="log", seed=1).fit(X, Y, lr=0.5, epochs=100, tol=None)
     np.testing.assert_array_equal(clf.predict_proba(X), net.predict_proba(X))
     pred = clf.predict(X)
@@ -98,7 +100,7 @@ def test_more_than_two_classes_is_a_clear_error():
 def test_regressor_scales_targets_onto_the_sigmoid_range():
     X, _ = small_data()
     y = 10 + 10 * (np.tanh(X[:, 0]) + 1) / 2  # in (10, 20)
-    reg = FastNetRegressor(random_state=0, max_epochs=300, tol=None).fit(X, y)
+    reg = FastNetRegressor(solver="gd", random_state=0, max_epochs=300, tol=None).fit(X, y)
     lo, hi = y.min(), y.max()
     net = Network((5, 16, 1), seed=0).fit(X, (y - lo) / (hi - lo), epochs=300, tol=None)
     np.testing.assert_allclose(reg.predict(X), lo + (hi - lo) * net.predict_proba(X), rtol=1e-14)
@@ -110,7 +112,8 @@ def test_regressor_without_scaling_needs_targets_in_unit_interval():
     with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] with scale_targets=False"):
         FastNetRegressor(scale_targets=False).fit(X, X[:, 0])
     y = (np.tanh(X[:, 0]) + 1) / 2
-    reg = FastNetRegressor(scale_targets=False, random_state=0, max_epochs=50, tol=None)
+    reg = FastNetRegressor(solver="gd", scale_targets=False, random_state=0, max_epochs=50,
+                           tol=None)  # fmt: skip
     net = Network((5, 16, 1), seed=0).fit(X, y, epochs=50, tol=None)
     np.testing.assert_array_equal(reg.fit(X, y).predict(X), net.predict_proba(X))
 
@@ -125,7 +128,7 @@ def test_partial_fit_beyond_the_first_target_range_is_an_error():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"learning_rate": -1.0}, "learning_rate must be > 0"),
+        ({"learning_rate": -1.0, "solver": "gd"}, "learning_rate must be > 0"),
         ({"max_epochs": 0}, "max_epochs must be >= 1"),
         ({"hidden_layer_sizes": (4, 0)}, r"hidden_layer_sizes\[1\] must be >= 1"),
         ({"loss": "hinge"}, "unknown loss 'hinge'"),
@@ -162,7 +165,8 @@ def test_unconverged_fit_warns_like_scikit_learn():
 def test_pipeline_with_standard_scaler():
     X, y = load_breast_cancer(return_X_y=True)
     X_tr, X_te, y_tr, y_te = X[:400], X[400:], y[:400], y[400:]
-    pipe = make_pipeline(StandardScaler(), FastNetClassifier(random_state=0)).fit(X_tr, y_tr)
+    pipe = make_pipeline(StandardScaler(), FastNetClassifier(solver="gd", random_state=0))
+    pipe.fit(X_tr, y_tr)
     assert pipe.score(X_te, y_te) >= 0.95
     scaler = StandardScaler().fit(X_tr)
     net = Network((30, 16, 1), loss="log", seed=0).fit(scaler.transform(X_tr), y_tr)
@@ -195,7 +199,7 @@ def test_grid_search_in_two_processes_matches_one_process_and_reuses_the_disk_ca
         "from sklearn.datasets import make_classification\n"
         "from fastnet.sklearn import FastNetClassifier\n"
         "X, y = make_classification(n_samples=30, n_features=8, random_state=0)\n"
-        "FastNetClassifier(max_epochs=2, tol=None).fit(X, y).predict(X)\n"
+        "FastNetClassifier(solver='gd', max_epochs=2, tol=None).fit(X, y).predict(X)\n"
     )
     subprocess.run([sys.executable, "-c", warm_up], check=True)
     X, y = make_classification(n_samples=300, n_features=8, random_state=0)
@@ -207,7 +211,7 @@ def test_grid_search_in_two_processes_matches_one_process_and_reuses_the_disk_ca
     }
     searches = {
         n_jobs: GridSearchCV(
-            FastNetClassifier(random_state=0, max_epochs=100, tol=None),
+            FastNetClassifier(solver="gd", random_state=0, max_epochs=100, tol=None),
             grid, cv=3, n_jobs=n_jobs, scoring=scoring, refit="accuracy",
         ).fit(X, y)
         for n_jobs in (1, 2)
@@ -313,3 +317,84 @@ def test_verbose_1_shows_a_progress_bar(capsys):
     _assert_same_trajectory(bar, quiet)
     err = capsys.readouterr().err
     assert "60/60" in err and "loss=" in err
+
+
+# ---------------------------------------------------------------------- solvers
+SOLVER_OPTIMIZERS = {
+    "gd": fastnet.optim.GD(lr=0.5),
+    "momentum": fastnet.optim.Momentum(lr=0.1, momentum=0.9),
+    "nesterov": fastnet.optim.Momentum(lr=0.1, momentum=0.9, nesterov=True),
+    "adam": fastnet.optim.Adam(lr=0.001),
+    "rprop": fastnet.optim.Rprop(step0=0.1),
+    "lbfgs": fastnet.optim.LBFGS(),
+}
+
+
+def test_every_solver_is_tested():
+    assert set(SOLVER_OPTIMIZERS) == set(SOLVERS) == set(fastnet.optim.OPTIMIZERS)
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVER_OPTIMIZERS))
+def test_each_solver_is_the_networks_optimizer_with_its_defaults(cancer, solver):
+    X, y = cancer
+    clf = FastNetClassifier(solver=solver, random_state=2, max_epochs=40, tol=None).fit(X, y)
+    net = Network((30, 16, 1), loss="log", seed=2)
+    net.fit(X, y, optimizer=SOLVER_OPTIMIZERS[solver], epochs=40, tol=None)
+    assert clf.network_.optimizer == SOLVER_OPTIMIZERS[solver]
+    np.testing.assert_array_equal(clf.loss_curve_, net.history_)
+    np.testing.assert_array_equal(clf.predict_proba(X)[:, 1], net.predict_proba(X))
+    assert clf.n_iter_ == net.n_epochs_ == len(clf.loss_curve_)
+
+
+def test_scikit_learn_knob_names_reach_the_optimizer():
+    X, y = small_data()
+    clf = FastNetClassifier(solver="adam", learning_rate=0.01, beta_1=0.8, beta_2=0.99,
+                            epsilon=1e-6, max_epochs=3, tol=None).fit(X, y)  # fmt: skip
+    assert clf.network_.optimizer == fastnet.optim.Adam(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6)
+    clf = FastNetClassifier(solver="nesterov", momentum=0.5, max_epochs=3, tol=None).fit(X, y)
+    assert clf.network_.optimizer == fastnet.optim.Momentum(lr=0.1, momentum=0.5, nesterov=True)
+    clf = FastNetClassifier(solver="rprop", learning_rate=0.05, max_epochs=3, tol=None).fit(X, y)
+    assert clf.network_.optimizer == fastnet.optim.Rprop(step0=0.05)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"solver": "sgd"}, "solver must be one of"),
+        ({"solver": "lbfgs", "learning_rate": 0.1}, "learning_rate does not apply to solver"),
+        ({"solver": "momentum", "momentum": 1.0}, "momentum must satisfy 0 <= momentum < 1"),
+        ({"solver": "adam", "beta_1": -0.1}, "beta_1 must satisfy 0 <= beta_1 < 1"),
+        ({"solver": "adam", "beta_2": 1.0}, "beta_2 must satisfy 0 <= beta_2 < 1"),
+        ({"solver": "adam", "epsilon": 0.0}, "epsilon must be > 0"),
+        ({"solver": "adam", "learning_rate": np.nan}, "learning_rate must be finite"),
+        ({"solver": "rprop", "learning_rate": 100.0}, "learning_rate=100.0, step_max=50.0"),
+    ],
+)
+def test_bad_solver_settings_name_the_estimators_argument(params, match):
+    X, y = small_data()
+    clf = FastNetClassifier(**params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "network_")
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVER_OPTIMIZERS))
+def test_warm_start_and_partial_fit_continue_every_solver_exactly(solver):
+    X, y = small_data()
+    kw = {"solver": solver, "random_state": 0, "tol": None}
+    one = FastNetClassifier(max_epochs=30, **kw).fit(X, y)
+    warm = FastNetClassifier(max_epochs=15, warm_start=True, **kw).fit(X, y).fit(X, y)
+    stream = FastNetClassifier(**kw).partial_fit(X, y, classes=[0, 1], epochs=10)
+    stream.partial_fit(X, y, epochs=20)
+    assert warm.loss_curve_ == stream.loss_curve_ == one.loss_curve_
+    np.testing.assert_array_equal(warm.predict_proba(X), one.predict_proba(X))
+    np.testing.assert_array_equal(stream.predict_proba(X), one.predict_proba(X))
+
+
+def test_the_default_solver_trains_breast_cancer_well():
+    X, y = load_breast_cancer(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = X[:400], X[400:], y[:400], y[400:]
+    pipe = make_pipeline(StandardScaler(), FastNetClassifier(random_state=0)).fit(X_tr, y_tr)
+    assert pipe[-1].solver == "lbfgs" and pipe[-1].network_.optimizer == fastnet.optim.LBFGS()
+    assert pipe[-1].n_iter_ < 200  # gradient descent needs about 1,000 epochs here
+    assert pipe.score(X_te, y_te) >= 0.95
