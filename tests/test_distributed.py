@@ -293,3 +293,59 @@ def test_a_failure_in_the_middle_of_a_block_keeps_the_history_of_the_epochs_appl
     assert net.n_epochs_ == 4
     np.testing.assert_allclose(net.history_, local.history_, rtol=1e-12)
     assert_same_weights(net, local, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------- every optimizer
+OPTIMIZERS = {
+    "gd": "gd",
+    "momentum": "momentum",
+    "nesterov": "nesterov",
+    "adam": fastnet.optim.Adam(lr=0.01),
+    "rprop": "rprop",
+    "lbfgs": "lbfgs",
+}
+
+
+def test_every_optimizer_is_tested_on_dask():
+    assert set(OPTIMIZERS) == set(fastnet.optim.OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_optimizer_on_dask_equals_a_local_fit(client, name, loss):
+    # L-BFGS over its first 15 iterations: its line search amplifies last-bit differences
+    # (the partitions' sums are added in another order than the local chunks') after that.
+    epochs = 15 if name == "lbfgs" else 40
+    X, y, Xd, yd = dask_data()
+    opt = OPTIMIZERS[name]
+    local = Network(LAYERS, loss=loss).fit(X, y, optimizer=opt, epochs=epochs, tol=None)
+    net = Network(LAYERS, loss=loss)
+    fastnet.distributed.fit(net, Xd, yd, client, optimizer=opt, epochs=epochs, tol=None)
+    assert net.n_epochs_ == local.n_epochs_ and net.n_evals_ == local.n_evals_
+    np.testing.assert_allclose(net.history_, local.history_, rtol=1e-10)
+    assert_same_weights(net, local, rtol=1e-10)
+    assert net.optimizer == local.optimizer
+    np.testing.assert_allclose(
+        net.optimizer_state["vec"], local.optimizer_state["vec"], rtol=1e-8, atol=1e-12
+    )
+
+
+def test_lbfgs_on_dask_survives_a_killed_worker(client):
+    X, y, Xd, yd = dask_data()
+    local = Network(LAYERS, loss="log").fit(X, y, optimizer="lbfgs", epochs=8, tol=None)
+    pids = client.run(os.getpid)
+    killed = []
+
+    def kill_after_iteration_3(done, loss):
+        if done == 3:
+            victim = a_worker_holding_a_partition(client)
+            killed.append(victim)
+            os.kill(pids[victim], signal.SIGKILL)
+
+    net = Network(LAYERS, loss="log")
+    net.fit(Xd, yd, optimizer="lbfgs", epochs=8, tol=None, callback=kill_after_iteration_3,
+            block_epochs=1)  # fmt: skip
+    assert killed and net.n_epochs_ == 8
+    np.testing.assert_allclose(net.history_, local.history_, rtol=1e-10)
+    assert_same_weights(net, local, rtol=1e-10)
+    client.wait_for_workers(2, timeout=60)
