@@ -1,10 +1,11 @@
-"""fastnet: full-batch gradient descent on small sigmoid networks with fused Numba kernels."""
+"""fastnet: full-batch training of small sigmoid networks with fused Numba kernels."""
 
+from . import optim
 from .losses import ALIASES as LOSS_NAMES
 from .network import DivergedError, Network
 from .persistence import load
 
-__all__ = ["DivergedError", "LOSS_NAMES", "Network", "load"]
+__all__ = ["DivergedError", "LOSS_NAMES", "Network", "load", "optim"]
 __version__ = "0.1.0"
 
 # Loaded on first use (module __getattr__), so `import fastnet` never imports matplotlib.
