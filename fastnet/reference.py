@@ -41,8 +41,11 @@ def loss_value(loss: str, z: np.ndarray, P: np.ndarray, Y: np.ndarray) -> np.flo
     n = Y.shape[0]
     if loss == "mse":
         return np.sum((P - Y) ** 2) / n
-    # -[y log s(z) + (1 - y) log(1 - s(z))] = logaddexp(0, z) - y z
-    return np.sum(np.logaddexp(0, z) - Y * z) / n
+    # -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log1p(exp(-|z|)). For a
+    # well-classified row (y = 1, z > 0 or y = 0, z < 0) the first two terms cancel exactly and
+    # the last is accurate however small; logaddexp(0, z) - y z would round that row's small
+    # loss to the ulp of z (measured: 1.5e-7 relative error in a total loss of 2e-9).
+    return np.sum(np.maximum(z, 0) - Y * z + np.log1p(np.exp(-np.abs(z)))) / n
 
 
 def output_delta(loss: str, P: np.ndarray, Y: np.ndarray) -> np.ndarray:
