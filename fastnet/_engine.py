@@ -189,7 +189,7 @@ class Engine:
         hp = optimizer.hyper()
         if optimizer.code == LBFGS_CODE:
             n, dt = self.n_params, self.dtype
-            scratch = (np.empty(n, dt), np.empty(n, dt), np.empty((2, n), dt), np.empty(n, dt),
+            scratch = (np.empty(n, dt), np.empty(n, dt), np.empty(n, dt),
                        np.empty(optimizer.history))  # fmt: skip
             kernel, args = _kernels.train_lbfgs, (*common, hp, vec, scal, *scratch)
         else:

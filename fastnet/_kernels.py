@@ -50,6 +50,7 @@ from .optim import (
     NESTEROV_CODE,
     WOLFE_C1,
     WOLFE_C2,
+    WOLFE_XTOL,
 )
 
 # Start numba's threading layer before any kernel is compiled or loaded from the disk cache.
@@ -669,23 +670,85 @@ def _copy(src, dst):
 
 
 @jit
-def cubic_min(x1, f1, g1, x2, f2, g2, lo, hi):
-    """Minimiser in ``[lo, hi]`` of the cubic through ``(x1, f1)``, ``(x2, f2)`` with slopes
-    ``g1``, ``g2`` (Nocedal and Wright, eq. 3.59); the midpoint when it has none, or when an
-    end's loss is infinite (a trial point whose loss was not finite)."""
-    if not (np.isfinite(f1) and np.isfinite(f2)):
-        return 0.5 * (lo + hi)
-    d1 = g1 + g2 - 3.0 * (f1 - f2) / (x1 - x2)
-    d2sq = d1 * d1 - g1 * g2
-    if d2sq >= 0:
-        d2 = np.sqrt(d2sq)
-        if x1 <= x2:
-            t = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2.0 * d2))
+def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    """Moré and Thuente's safeguarded step (MINPACK-2 ``dcstep``): the next trial step from
+    the interval ``[stx, sty]`` (``stx``: the lowest value so far) and the trial ``stp``, by
+    cubic and quadratic interpolation. Returns ``(stx, fx, dx, sty, fy, dy, stp, brackt)``."""
+    sgnd = 0.0
+    if dp != 0 and dx != 0:
+        sgnd = np.sign(dp) * np.sign(dx)
+    if fp > fx:  # a higher value: the minimiser is bracketed
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        s = max(abs(theta), abs(dx), abs(dp))
+        gamma = s * np.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
+        if stp < stx:
+            gamma = -gamma
+        p = (gamma - dx) + theta
+        q = ((gamma - dx) + gamma) + dp
+        stpc = stx + p / q * (stp - stx)
+        stpq = stx + ((dx / ((fx - fp) / (stp - stx) + dx)) / 2.0) * (stp - stx)
+        if abs(stpc - stx) <= abs(stpq - stx):
+            stpf = stpc
         else:
-            t = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2.0 * d2))
-        if np.isfinite(t):
-            return min(max(t, lo), hi)
-    return 0.5 * (lo + hi)
+            stpf = stpc + (stpq - stpc) / 2.0
+        brackt = True
+    elif sgnd < 0.0:  # slopes of opposite signs: bracketed
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        s = max(abs(theta), abs(dx), abs(dp))
+        gamma = s * np.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
+        if stp > stx:
+            gamma = -gamma
+        p = (gamma - dp) + theta
+        q = ((gamma - dp) + gamma) + dx
+        stpc = stp + p / q * (stx - stp)
+        stpq = stp + (dp / (dp - dx)) * (stx - stp)
+        stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
+        brackt = True
+    elif abs(dp) < abs(dx):  # a lower value, the same sign, a smaller slope
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        s = max(abs(theta), abs(dx), abs(dp))
+        gamma = s * np.sqrt(max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
+        if stp > stx:
+            gamma = -gamma
+        p = (gamma - dp) + theta
+        q = (gamma + (dx - dp)) + gamma
+        r = p / q
+        if r < 0 and gamma != 0:
+            stpc = stp + r * (stx - stp)
+        elif stp > stx:
+            stpc = stpmax
+        else:
+            stpc = stpmin
+        stpq = stp + (dp / (dp - dx)) * (stx - stp)
+        if brackt:
+            stpf = stpc if abs(stpc - stp) < abs(stpq - stp) else stpq
+            if stp > stx:
+                stpf = min(stp + 0.66 * (sty - stp), stpf)
+            else:
+                stpf = max(stp + 0.66 * (sty - stp), stpf)
+        else:
+            stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
+            stpf = min(max(stpf, stpmin), stpmax)
+    elif brackt:  # a lower value, the same sign, no smaller slope: the cubic towards sty
+        theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
+        s = max(abs(theta), abs(dy), abs(dp))
+        gamma = s * np.sqrt((theta / s) ** 2 - (dy / s) * (dp / s))
+        if stp > sty:
+            gamma = -gamma
+        p = (gamma - dp) + theta
+        q = ((gamma - dp) + gamma) + dy
+        stpf = stp + p / q * (sty - stp)
+    elif stp > stx:
+        stpf = stpmax
+    else:
+        stpf = stpmin
+    if fp > fx:
+        sty, fy, dy = stp, fp, dp
+    else:
+        if sgnd < 0:
+            sty, fy, dy = stx, fx, dx
+        stx, fx, dx = stp, fp, dp
+    return stx, fx, dx, sty, fy, dy, stpf, brackt
 
 
 @jit
@@ -706,27 +769,29 @@ def _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
 
 @jit
 def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-                closs, loss_fn, g, scale, hp, vec, scal, xt, gt, gb, d, alpha, epochs, tol,
+                closs, loss_fn, g, scale, hp, vec, scal, xt, gt, d, alpha, epochs, tol,
                 n_iter_no_change, state, hist):  # fmt: skip
     """Run up to ``epochs`` L-BFGS iterations in place on ``params`` (``optim.LBFGS``).
 
-    ``vec``/``scal`` hold the optimizer's state (layout in ``optim.py``); ``xt``, ``gt``
-    (trial point and its gradient), ``gb`` (``(2, n_params)``: the gradients at the ends of the
-    line search's bracket), ``d`` (direction) and ``alpha`` (``history`` float64) are scratch.
-    Same contract as ``train``: ``hist[e]`` is the loss at the start of iteration ``e``;
-    returns ``(iterations_run, status)``. ``CONVERGED`` also when no step along the steepest
-    descent direction lowers the loss.
+    L-BFGS-B's iteration without bounds (SciPy's ``minimize(method="L-BFGS-B")``): the
+    direction by the two-loop recursion, the first step of unit length and later ones starting
+    at 1, Moré and Thuente's line search (MINPACK-2 ``dcsrch``: strong Wolfe conditions with
+    ``optim.WOLFE_C1``/``WOLFE_C2``, at most ``max_line_search`` evaluations; a search that
+    runs out of them is discarded) and its test for keeping a curvature pair. A trial point
+    whose loss or gradient is not finite halves the step towards the best point so far.
 
-    The line search is Nocedal and Wright's algorithms 3.5/3.6 in the form of
-    ``torch.optim.lbfgs._strong_wolfe`` (cubic interpolation, bracket, zoom), with every trial
-    point whose loss or gradient is not finite taken as a loss of +inf.
+    ``vec``/``scal`` hold the optimizer's state (layout in ``optim.py``); ``xt``, ``gt``
+    (trial point and its gradient), ``d`` (direction) and ``alpha`` (``history`` float64) are
+    scratch. Same contract as ``train``: ``hist[e]`` is the loss at the start of iteration
+    ``e``; returns ``(iterations_run, status)``, ``CONVERGED`` also when no step along the
+    steepest descent direction lowers the loss.
     """
     n = params.shape[0]
     m = alpha.shape[0]
     max_ls = int(hp[1])
-    c1, c2 = WOLFE_C1, WOLFE_C2
-    # The zoom stops when the two ends of the bracket move no weight by more than this.
-    tol_change = 1e-9 if params.itemsize == 8 else 1e-6
+    ftol, gtol, xtol = WOLFE_C1, WOLFE_C2, WOLFE_XTOL
+    xtrapl, xtrapu, stpmax = 1.1, 4.0, 1e10
+    eps = 2.220446049250313e-16 if params.itemsize == 8 else 1.1920928955078125e-07
     gcur = vec[:n]
     for e in range(epochs):
         if scal[LB_HAVE] == 0:
@@ -775,99 +840,79 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
             for j in range(n):
                 d[j] = -gcur[j]
             gtd = _dot(gcur, d)
-            g1 = 0.0
-            for j in range(n):
-                g1 += abs(np.float64(gcur[j]))
-            t = min(1.0, 1.0 / g1) if g1 > 0 else 1.0
-        else:
-            t = 1.0
         if not gtd < 0:  # a zero gradient: a stationary point
             return e + 1, CONVERGED
-        dmax = 0.0
-        for j in range(n):
-            dmax = max(dmax, abs(np.float64(d[j])))
+        # L-BFGS-B's first step is one of unit length; every later one starts at t = 1.
+        stp = 1.0 / np.sqrt(_dot(d, d)) if scal[LB_T] == 0 else 1.0
 
-        # Line search, phase 1: grow t until a bracket holds a point satisfying strong Wolfe.
-        f_new, gtd_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
-                                d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, t, xt,
-                                gt)  # fmt: skip
-        evals = 1
-        t_prev, f_prev, gtd_prev = 0.0, f, gtd
-        _copy(gcur, gb[0])  # the gradient at t_prev
-        done = False  # t satisfies strong Wolfe; its gradient is in gt
-        bracketed = False
+        # Moré-Thuente line search (dcsrch): the state of its interval [stx, sty].
+        brackt = False
+        stage = 1
+        gtest = ftol * gtd
+        width = stpmax
+        width1 = width / 0.5
+        stx, fx, gx = 0.0, f, gtd
+        sty, fy, gy = 0.0, f, gtd
+        stmin, stmax = 0.0, stp + xtrapu * stp
+        evals = 0
+        ended = False
         while True:
-            if f_new > f + c1 * t * gtd or (evals > 2 and f_new >= f_prev):
-                bracketed = True
-            elif abs(gtd_new) <= -c2 * gtd:
-                done = True
-                break
-            elif gtd_new >= 0:
-                bracketed = True
-            if bracketed:  # [t_prev, t] brackets a strong-Wolfe point
-                _copy(gt, gb[1])
-                break
-            if evals >= max_ls:  # out of evaluations while still growing t: bracket [0, t]
-                bracketed = True
-                t_prev, f_prev, gtd_prev = 0.0, f, gtd
-                _copy(gcur, gb[0])
-                _copy(gt, gb[1])
-                break
-            grow_lo, grow_hi = t + 0.01 * (t - t_prev), 10.0 * t
-            t_next = cubic_min(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, grow_lo, grow_hi)
-            t_prev, f_prev, gtd_prev = t, f_new, gtd_new
-            _copy(gt, gb[0])
-            t = t_next
-            f_new, gtd_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act,
-                                    zo, d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, t, xt,
-                                    gt)  # fmt: skip
+            f_new, g_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
+                                  d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, stp, xt,
+                                  gt)  # fmt: skip
             evals += 1
-        lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd = t_prev, f_prev, gtd_prev, t, f_new, gtd_new
-        lo, hi = 0, 1  # which row of gb holds the gradient at lo_t, hi_t
-        if hi_f < lo_f:  # lo is the end with the lower loss
-            lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd = hi_t, hi_f, hi_gtd, lo_t, lo_f, lo_gtd
-            lo, hi = 1, 0
-        # Phase 2: zoom into the bracket [lo_t, hi_t] by cubic interpolation.
-        insufficient = False
-        while not done and evals < max_ls:
-            if abs(hi_t - lo_t) * dmax < tol_change:  # the bracket is too narrow to matter
+            if not np.isfinite(f_new):  # too far: halve the step towards the best point
+                brackt = True
+                sty, fy, gy = stp, np.inf, 0.0
+                stp = stx + 0.5 * (stp - stx)
+                stmin, stmax = min(stx, sty), max(stx, sty)
+                width1, width = width, abs(sty - stx)
+                if evals >= max_ls:
+                    break
+                continue
+            ftest = f + stp * gtest
+            if stage == 1 and f_new <= ftest and g_new >= 0:
+                stage = 2
+            if f_new <= ftest and abs(g_new) <= gtol * -gtd:
+                ended = True  # converged: strong Wolfe holds
                 break
-            a_min, a_max = min(lo_t, hi_t), max(lo_t, hi_t)
-            t = cubic_min(lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd, a_min, a_max)
-            margin = 0.1 * (a_max - a_min)
-            if min(a_max - t, t - a_min) < margin:  # too close to an end: move inwards
-                if insufficient or t >= a_max or t <= a_min:
-                    t = a_max - margin if abs(t - a_max) < abs(t - a_min) else a_min + margin
-                    insufficient = False
-                else:
-                    insufficient = True
+            if (
+                (brackt and (stp <= stmin or stp >= stmax))
+                or (brackt and stmax - stmin <= xtol * stmax)
+                or (stp == stpmax and f_new <= ftest and g_new <= gtest)
+                or (stp == 0.0 and (f_new > ftest or g_new >= gtest))
+            ):
+                ended = True  # rounding errors or the bracket's width end the search
+                break
+            if evals >= max_ls:
+                break
+            if stage == 1 and fx >= f_new > ftest:  # on the modified psi(t) = f(t) - ftest
+                stx, fxm, gxm, sty, fym, gym, stp, brackt = dcstep(
+                    stx, fx - stx * gtest, gx - gtest, sty, fy - sty * gtest, gy - gtest, stp,
+                    f_new - stp * gtest, g_new - gtest, brackt, stmin, stmax,
+                )  # fmt: skip
+                fx, fy = fxm + stx * gtest, fym + sty * gtest
+                gx, gy = gxm + gtest, gym + gtest
             else:
-                insufficient = False
-            f_new, gtd_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act,
-                                    zo, d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, t, xt,
-                                    gt)  # fmt: skip
-            evals += 1
-            if f_new > f + c1 * t * gtd or f_new >= lo_f:
-                hi_t, hi_f, hi_gtd = t, f_new, gtd_new
-                _copy(gt, gb[hi])
+                stx, fx, gx, sty, fy, gy, stp, brackt = dcstep(
+                    stx, fx, gx, sty, fy, gy, stp, f_new, g_new, brackt, stmin, stmax
+                )
+            if brackt:
+                if abs(sty - stx) >= 0.66 * width1:
+                    stp = stx + 0.5 * (sty - stx)
+                width1, width = width, abs(sty - stx)
+                stmin, stmax = min(stx, sty), max(stx, sty)
             else:
-                if abs(gtd_new) <= -c2 * gtd:
-                    done = True
-                elif gtd_new * (hi_t - lo_t) >= 0:
-                    hi_t, hi_f, hi_gtd = lo_t, lo_f, lo_gtd
-                    lo, hi = hi, lo  # the old lo's gradient row becomes hi's
-                lo_t, lo_f, lo_gtd = t, f_new, gtd_new
-                _copy(gt, gb[lo])
-            if hi_f < lo_f:
-                lo_t, lo_f, lo_gtd, hi_t, hi_f, hi_gtd = hi_t, hi_f, hi_gtd, lo_t, lo_f, lo_gtd
-                lo, hi = hi, lo
+                stmin, stmax = stp + xtrapl * (stp - stx), stp + xtrapu * (stp - stx)
+            stp = min(max(stp, 0.0), stpmax)
+            if (brackt and (stp <= stmin or stp >= stmax)) or (
+                brackt and stmax - stmin <= xtol * stmax
+            ):
+                stp = stx
         scal[LB_EVALS] += evals
-        if done and not bracketed:  # phase 1 ended on a strong-Wolfe point: gt holds its grad
-            t_best, f_best, g_best = t, f_new, gt
-        else:
-            t_best, f_best, g_best = lo_t, lo_f, gb[lo]
+        t_best, f_best, g_best = stp, f_new, gt
 
-        if not (t_best > 0 and f_best < f):  # no step lowered the loss
+        if not (ended and f_best < f):  # the search failed, or found no lower loss
             if count == 0:
                 return e + 1, CONVERGED
             scal[LB_COUNT] = 0  # forget the curvature pairs; steepest descent next
@@ -879,7 +924,7 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
             for j in range(n):
                 s = (params[j] + tt * d[j]) - params[j]
                 ys += np.float64(s) * np.float64(g_best[j] - gcur[j])
-            keep = ys > 1e-10
+            keep = ys > eps * -gtd * t_best  # L-BFGS-B's test: keeps H positive definite
             i = (head + 1) % m
             s_i = vec[(1 + i) * n : (2 + i) * n]
             y_i = vec[(1 + m + i) * n : (2 + m + i) * n]

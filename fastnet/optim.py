@@ -41,8 +41,10 @@ GD_CODE, MOMENTUM_CODE, NESTEROV_CODE, ADAM_CODE, RPROP_CODE, LBFGS_CODE = range
 
 # L-BFGS ``scal`` slots.
 LB_T, LB_F, LB_HAVE, LB_COUNT, LB_HEAD, LB_EVALS, LB_RHO = range(7)
-#: The strong Wolfe constants of the L-BFGS line search (sufficient decrease, curvature).
-WOLFE_C1, WOLFE_C2 = 1e-4, 0.9
+#: The L-BFGS line search's constants, L-BFGS-B's: sufficient decrease (``ftol``), curvature
+#: (``gtol``; together the strong Wolfe conditions) and the relative width of a bracket that
+#: ends the search (``xtol``).
+WOLFE_C1, WOLFE_C2, WOLFE_XTOL = 1e-3, 0.9, 0.1
 
 
 def _real(value: object, name: str) -> float:
@@ -243,15 +245,17 @@ class Rprop(Optimizer):
 class LBFGS(Optimizer):
     """Limited-memory BFGS with a line search satisfying the strong Wolfe conditions.
 
-    Each iteration (one "epoch": one entry of ``history_``) takes the direction of the
+    L-BFGS-B's iteration without bounds (Byrd, Lu, Nocedal and Zhu 1995), so from the same
+    weights it takes the iterates of ``scipy.optimize.minimize(method="L-BFGS-B")`` (tested):
+    each iteration (one "epoch": one entry of ``history_``) takes the direction of the
     two-loop recursion over the last ``history`` step/gradient-change pairs, scaled by
-    ``s.y / y.y`` of the newest pair (steepest descent with the step ``min(1, 1 / |g|_1)``
-    when there is none), and searches along it for a step satisfying the strong Wolfe
-    conditions (``c1 = 1e-4``, ``c2 = 0.9``; bracketing and zooming by cubic interpolation,
-    as in Nocedal and Wright's algorithms 3.5 and 3.6), using at most ``max_line_search``
-    loss+gradient evaluations. ``n_evals_`` counts the evaluations. When no step lowers the
-    loss any more (the loss is at a minimum to the precision of the dtype) training stops
-    with ``converged_ = True``.
+    ``s.y / y.y`` of the newest pair (steepest descent when there is none; the very first step
+    has unit length, every later one starts at 1), and searches along it with Moré and
+    Thuente's line search (MINPACK-2 ``dcsrch``: the strong Wolfe conditions with
+    ``c1 = 1e-3``, ``c2 = 0.9``), using at most ``max_line_search`` loss+gradient evaluations
+    (a search that runs out of them is discarded, and the pairs with it). ``n_evals_`` counts
+    the evaluations. When no step lowers the loss any more (a minimum, to the precision of
+    the dtype) training stops with ``converged_ = True``.
     """
 
     history: int = 10

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from .optim import WOLFE_C1, WOLFE_C2, WOLFE_XTOL
+
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
 
@@ -126,98 +128,162 @@ def _dot64(a, b):
     return float(np.dot(a.astype(np.float64), b.astype(np.float64)))
 
 
-def _cubic_minimizer(a, fa, da, b, fb, db, lo, hi):
-    """Minimiser of the cubic interpolating ``f`` and ``f'`` at ``a`` and ``b`` (Nocedal and
-    Wright eq. 3.59), clipped to ``[lo, hi]``; the midpoint of ``[lo, hi]`` when there is none
-    or an end's value is infinite."""
-    if math.isinf(fa) or math.isinf(fb):
-        return (lo + hi) / 2
-    d1 = da + db - 3 * (fa - fb) / (a - b)
-    disc = d1 * d1 - da * db
-    if disc >= 0:
-        d2 = math.sqrt(disc)
-        if a <= b:
-            x = b - (b - a) * ((db + d2 - d1) / (db - da + 2 * d2))
+def _safeguarded_step(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    """Moré and Thuente's ``dcstep`` (MINPACK-2): a new trial step from the interval
+    ``[stx, sty]`` (``stx``: the lowest value so far) and the trial ``stp``, by cubic and
+    quadratic interpolation with safeguards. Returns the updated
+    ``(stx, fx, dx, sty, fy, dy, stp, brackt)``."""
+    sgnd = math.copysign(1.0, dp) * math.copysign(1.0, dx) if dp and dx else 0.0
+    if fp > fx:  # higher value: the minimum is bracketed
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        s = max(abs(theta), abs(dx), abs(dp))
+        gamma = s * math.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
+        if stp < stx:
+            gamma = -gamma
+        p = (gamma - dx) + theta
+        q = ((gamma - dx) + gamma) + dp
+        stpc = stx + p / q * (stp - stx)
+        stpq = stx + ((dx / ((fx - fp) / (stp - stx) + dx)) / 2.0) * (stp - stx)
+        stpf = stpc if abs(stpc - stx) <= abs(stpq - stx) else stpc + (stpq - stpc) / 2.0
+        brackt = True
+    elif sgnd < 0.0:  # derivatives of opposite sign: bracketed
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        s = max(abs(theta), abs(dx), abs(dp))
+        gamma = s * math.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
+        if stp > stx:
+            gamma = -gamma
+        p = (gamma - dp) + theta
+        q = ((gamma - dp) + gamma) + dx
+        stpc = stp + p / q * (stx - stp)
+        stpq = stp + (dp / (dp - dx)) * (stx - stp)
+        stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
+        brackt = True
+    elif abs(dp) < abs(dx):  # lower value, same sign, smaller slope
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        s = max(abs(theta), abs(dx), abs(dp))
+        gamma = s * math.sqrt(max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
+        if stp > stx:
+            gamma = -gamma
+        p = (gamma - dp) + theta
+        q = (gamma + (dx - dp)) + gamma
+        r = p / q
+        if r < 0 and gamma != 0:
+            stpc = stp + r * (stx - stp)
         else:
-            x = a - (a - b) * ((da + d2 - d1) / (da - db + 2 * d2))
-        if math.isfinite(x):
-            return min(max(x, lo), hi)
-    return (lo + hi) / 2
-
-
-def strong_wolfe_search(phi, f0, slope0, t, max_evals, width_tol, c1=1e-4, c2=0.9):
-    """A step ``t`` along a descent direction satisfying the strong Wolfe conditions
-    (Nocedal and Wright, algorithm 3.5 "line search" and 3.6 "zoom", with cubic interpolation).
-
-    ``phi(t) -> (f, slope, payload)`` evaluates the loss and its directional derivative at
-    step ``t`` (``f = inf`` for an unusable point). Returns ``(t, f, payload, evals)`` of the
-    best point found (``t = 0`` with ``payload=None`` when none beat ``f0``)."""
-    best = (0.0, f0, slope0, None)  # (t, f, slope, payload) of the previous trial
-    f, slope, payload = phi(t)
-    evals = 1
-    cur = (t, f, slope, payload)
-    bracket = None
-    while True:  # algorithm 3.5: expand until the bracket [previous, current] is found
-        if f > f0 + c1 * t * slope0 or (evals > 2 and f >= best[1]):
-            bracket = [best, cur]
-            break
-        if abs(slope) <= -c2 * slope0:
-            return t, f, payload, evals
-        if slope >= 0:
-            bracket = [best, cur]
-            break
-        if evals >= max_evals:
-            bracket = [(0.0, f0, slope0, None), cur]
-            break
-        prev_t = best[0]
-        t_next = _cubic_minimizer(prev_t, best[1], best[2], t, f, slope,
-                                  t + 0.01 * (t - prev_t), 10 * t)  # fmt: skip
-        best = cur
-        t = t_next
-        f, slope, payload = phi(t)
-        evals += 1
-        cur = (t, f, slope, payload)
-    low, high = (bracket[0], bracket[1]) if bracket[0][1] <= bracket[1][1] else bracket[::-1]
-    stuck = False
-    while evals < max_evals:  # algorithm 3.6: zoom into [low, high]
-        a, b = min(low[0], high[0]), max(low[0], high[0])
-        if (b - a) * width_tol[0] < width_tol[1]:
-            break
-        t = _cubic_minimizer(*low[:3], *high[:3], a, b)
-        margin = 0.1 * (b - a)
-        if min(b - t, t - a) < margin:  # too close to an end of the bracket: move inwards
-            if stuck or t >= b or t <= a:
-                t = b - margin if abs(t - b) < abs(t - a) else a + margin
-                stuck = False
+            stpc = stpmax if stp > stx else stpmin
+        stpq = stp + (dp / (dp - dx)) * (stx - stp)
+        if brackt:
+            stpf = stpc if abs(stpc - stp) < abs(stpq - stp) else stpq
+            if stp > stx:
+                stpf = min(stp + 0.66 * (sty - stp), stpf)
             else:
-                stuck = True
+                stpf = max(stp + 0.66 * (sty - stp), stpf)
         else:
-            stuck = False
-        f, slope, payload = phi(t)
+            stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
+            stpf = min(max(stpf, stpmin), stpmax)
+    elif brackt:  # lower value, same sign, no smaller slope: cubic towards sty
+        theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
+        s = max(abs(theta), abs(dy), abs(dp))
+        gamma = s * math.sqrt((theta / s) ** 2 - (dy / s) * (dp / s))
+        if stp > sty:
+            gamma = -gamma
+        p = (gamma - dp) + theta
+        q = ((gamma - dp) + gamma) + dy
+        stpf = stp + p / q * (sty - stp)
+    else:
+        stpf = stpmax if stp > stx else stpmin
+    if fp > fx:
+        sty, fy, dy = stp, fp, dp
+    else:
+        if sgnd < 0:
+            sty, fy, dy = stx, fx, dx
+        stx, fx, dx = stp, fp, dp
+    return stx, fx, dx, sty, fy, dy, stpf, brackt
+
+
+def more_thuente_search(phi, f0, g0, stp, max_evals, ftol, gtol, xtol, stpmax=1e10):
+    """A step satisfying the strong Wolfe conditions ``f(t) <= f0 + ftol t g0`` and
+    ``|f'(t)| <= gtol |g0|``: Moré and Thuente's line search (MINPACK-2 ``dcsrch``, the one in
+    L-BFGS-B), started at ``stp``, with at most ``max_evals`` evaluations.
+
+    ``phi(t) -> (f, slope, payload)``; a trial point whose value is not finite halves the
+    step towards the best point so far. Returns ``(ended, t, f, payload, evals)``: ``ended``
+    is False when the evaluations ran out first (L-BFGS-B then discards the search), else
+    ``t`` is where the search converged or had to stop (rounding errors, the bracket's
+    ``xtol``), with its value and ``payload``.
+    """
+    xtrapl, xtrapu = 1.1, 4.0
+    stpmin = 0.0
+    brackt, stage = False, 1
+    gtest = ftol * g0
+    width = stpmax - stpmin
+    width1 = width / 0.5
+    stx, fx, gx = 0.0, f0, g0
+    sty, fy, gy = 0.0, f0, g0
+    stmin, stmax = 0.0, stp + xtrapu * stp
+    evals = 0
+    while True:
+        f, g, payload = phi(stp)
         evals += 1
-        cur = (t, f, slope, payload)
-        if f > f0 + c1 * t * slope0 or f >= low[1]:
-            high = cur
+        if not math.isfinite(f):  # too far: halve the step towards the best point
+            brackt = True
+            sty, fy, gy = stp, math.inf, 0.0
+            stp = stx + 0.5 * (stp - stx)
+            stmin, stmax = min(stx, sty), max(stx, sty)
+            width1, width = width, abs(sty - stx)
+            if evals >= max_evals:
+                return False, stp, f, payload, evals
+            continue
+        ftest = f0 + stp * gtest
+        if stage == 1 and f <= ftest and g >= 0:
+            stage = 2
+        if f <= ftest and abs(g) <= gtol * -g0:
+            return True, stp, f, payload, evals  # converged: strong Wolfe holds
+        if (
+            (brackt and (stp <= stmin or stp >= stmax))  # rounding errors prevent progress
+            or (brackt and stmax - stmin <= xtol * stmax)
+            or (stp == stpmax and f <= ftest and g <= gtest)
+            or (stp == stpmin and (f > ftest or g >= gtest))
+        ):
+            return True, stp, f, payload, evals
+        if evals >= max_evals:
+            return False, stp, f, payload, evals
+        if stage == 1 and fx >= f > ftest:  # the modified function psi(t) = f(t) - ftest
+            stx, fxm, gxm, sty, fym, gym, stp, brackt = _safeguarded_step(
+                stx, fx - stx * gtest, gx - gtest, sty, fy - sty * gtest, gy - gtest,
+                stp, f - stp * gtest, g - gtest, brackt, stmin, stmax,
+            )  # fmt: skip
+            fx, fy = fxm + stx * gtest, fym + sty * gtest
+            gx, gy = gxm + gtest, gym + gtest
         else:
-            if abs(slope) <= -c2 * slope0:
-                return t, f, payload, evals
-            if slope * (high[0] - low[0]) >= 0:
-                high = low
-            low = cur
-        if high[1] < low[1]:
-            low, high = high, low
-    return low[0], low[1], low[3], evals
+            stx, fx, gx, sty, fy, gy, stp, brackt = _safeguarded_step(
+                stx, fx, gx, sty, fy, gy, stp, f, g, brackt, stmin, stmax
+            )
+        if brackt:
+            if abs(sty - stx) >= 0.66 * width1:
+                stp = stx + 0.5 * (sty - stx)
+            width1, width = width, abs(sty - stx)
+            stmin, stmax = min(stx, sty), max(stx, sty)
+        else:
+            stmin, stmax = stp + xtrapl * (stp - stx), stp + xtrapu * (stp - stx)
+        stp = min(max(stp, stpmin), stpmax)
+        if (brackt and (stp <= stmin or stp >= stmax)) or (
+            brackt and stmax - stmin <= xtol * stmax
+        ):
+            stp = stx
 
 
 def lbfgs_iteration(loss_grad, p, vec, scal, history, max_line_search):
-    """One L-BFGS iteration in place on ``p`` and the state ``vec``/``scal`` (``optim.LBFGS``).
+    """One L-BFGS iteration in place on ``p`` and the state ``vec``/``scal`` (``optim.LBFGS``):
+    L-BFGS-B's iteration without bounds (Byrd, Lu, Nocedal and Zhu 1995; SciPy's
+    ``minimize(method="L-BFGS-B")``), the direction by the two-loop recursion.
 
     ``loss_grad(p) -> (J, g)``. Returns ``(f, outcome)``: the loss at the start of the
-    iteration and ``"moved"``, ``"reset"`` (no step lowered the loss along the quasi-Newton
-    direction: the curvature pairs are dropped, the next iteration descends steepest) or
-    ``"stuck"`` (not even along the steepest descent direction: a minimum to the dtype's
-    precision). Raises ``FloatingPointError`` when the loss or gradient at ``p`` is not
-    finite.
+    iteration and ``"moved"``, ``"reset"`` (the line search found no lower loss along the
+    quasi-Newton direction: the curvature pairs are dropped, the next iteration descends
+    steepest) or ``"stuck"`` (not even along the steepest descent direction: a minimum to the
+    dtype's precision). Raises ``FloatingPointError`` when the loss or gradient at ``p`` is
+    not finite.
     """
     n, m, dt = p.shape[0], history, p.dtype.type
     g = vec[:n]
@@ -245,17 +311,15 @@ def lbfgs_iteration(loss_grad, p, vec, scal, history, max_line_search):
         q += dt(alphas[i] - scal[RHO + i] * _dot64(Y[i], q)) * S[i]
     d = -q
     slope = _dot64(g, d)
-    if count == 0 or not slope < 0:
+    if count == 0 or not slope < 0:  # steepest descent
         count = 0
         scal[COUNT] = 0
         d = -g
         slope = _dot64(g, d)
-        l1 = float(np.sum(np.abs(g.astype(np.float64))))
-        t0 = min(1.0, 1.0 / l1) if l1 > 0 else 1.0
-    else:
-        t0 = 1.0
     if not slope < 0:
         return f, "stuck"
+    # L-BFGS-B's first step is one of unit length; every later one starts at t = 1.
+    t0 = 1.0 / math.sqrt(_dot64(d, d)) if scal[T] == 0 else 1.0
 
     def phi(t):
         x = p + dt(t) * d
@@ -266,17 +330,17 @@ def lbfgs_iteration(loss_grad, p, vec, scal, history, max_line_search):
             return math.inf, 0.0, (x, g_t)
         return J, s, (x, g_t)
 
-    tol = 1e-9 if p.dtype == np.float64 else 1e-6
-    dmax = float(np.max(np.abs(d.astype(np.float64))))
-    t, f_new, payload, evals = strong_wolfe_search(phi, f, slope, t0, max_line_search, (dmax, tol))
+    ended, t, f_new, payload, evals = more_thuente_search(
+        phi, f, slope, t0, max_line_search, WOLFE_C1, WOLFE_C2, WOLFE_XTOL
+    )
     scal[EVALS] += evals
-    if not (t > 0 and f_new < f):
+    if not (ended and f_new < f):
         scal[COUNT] = 0
         return f, "reset" if count else "stuck"
     x_new, g_new = payload
     s, y = x_new - p, g_new - g
     ys = _dot64(s, y)
-    if ys > 1e-10:
+    if ys > np.finfo(p.dtype).eps * -slope * t:  # L-BFGS-B's test: keeps H positive definite
         i = (head + 1) % m
         S[i], Y[i] = s, y
         scal[RHO + i], scal[HEAD], scal[COUNT] = 1.0 / ys, i, min(count + 1, m)
