@@ -1,8 +1,7 @@
 """What the block mechanism costs: the S workload with no callback vs a no-op callback.
 
-With a ``callback`` (or ``progress=True``) ``Network.fit`` returns to Python between compiled
-blocks of epochs (10 epochs, then blocks sized to take ~0.1 s); with neither, the whole fit is
-one compiled call. Both
+``Network.fit`` returns to Python between compiled blocks of epochs (10 epochs, then blocks
+sized to take ~0.1 s), where it runs the ``callback`` (if any) and checks for Ctrl-C. Both
 cases share the pytest-benchmark group ``"S|callbacks"``, so their medians sit side by side:
 
     flock /tmp/fastnet-bench.lock python -m pytest bench/test_bench_callbacks.py --benchmark-only

@@ -262,10 +262,11 @@ class Network:
 
         ``callback(epochs_done, last_loss)`` runs between compiled blocks of ``block_epochs``
         epochs; returning ``True`` stops training. ``progress=True`` shows a tqdm bar with the
-        current loss. Without either, all epochs run in one compiled call. With one and no
-        ``block_epochs``, blocks are sized to take about 0.1 s each (the first is 10 epochs),
-        so Python's share of the time stays small for any problem size. A block boundary
-        changes no number.
+        current loss. Without ``block_epochs``, blocks are sized to take about 0.1 s each (the
+        first is 10 epochs), so Python's share of the time stays small for any problem size. A
+        block boundary changes no number. Ctrl-C stops training at the end of the running
+        block and raises ``KeyboardInterrupt``; ``history_``, ``n_epochs_``, the weights and
+        the optimizer's state then describe exactly the epochs applied.
 
         Raises
         ------
