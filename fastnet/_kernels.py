@@ -35,7 +35,7 @@ from llvmlite import ir
 from numba import get_thread_id, prange, types
 from numba.extending import intrinsic, overload
 
-from ._jit import JIT_OPTIONS, jit, parallel_jit
+from ._jit import JIT_OPTIONS, jit, parallel_jit, start_threading_layer
 from .optim import (
     ADAM_CODE,
     GD_CODE,
@@ -61,8 +61,8 @@ from .optim import (
 # the cache is cached without it. Loaded first in a later process, before the threading layer
 # exists, its calls into the parallel scheduler are left unresolved and the first call crashes
 # (measured: ``fit(optimizer="lbfgs")`` in a fresh process whose cached ``train_lbfgs`` was
-# compiled after a cached ``train`` had been loaded). ``get_num_threads`` starts the layer.
-numba.get_num_threads()
+# compiled after a cached ``train`` had been loaded). ``start_threading_layer`` starts it.
+start_threading_layer()
 
 #: Status codes returned by ``train``.
 RAN_ALL = 0

@@ -1,5 +1,9 @@
-"""The kernels' own numerics and code generation: the vectorised sigmoid's accuracy, and the
-512-bit vector attributes reaching LLVM."""
+"""The kernels' own numerics and code generation: the vectorised sigmoid's accuracy, the
+512-bit vector attributes reaching LLVM, and how numba's threading layer is started."""
+
+import os
+import subprocess
+import sys
 
 import numba
 import numpy as np
@@ -54,3 +58,30 @@ def test_wide_vector_attributes_reach_llvm(monkeypatch, wide):
     probe(np.ones(3))
     ir = next(iter(probe.inspect_llvm().values()))
     assert ('"prefer-vector-width"="512"' in ir) is wide
+
+
+@pytest.mark.parametrize("user_value", [None, "ACTIVE"])
+def test_the_threading_layer_starts_with_a_passive_wait_policy_unless_the_user_set_one(
+    monkeypatch, user_value
+):
+    """numba's OpenMP threads must not spin while they wait (they starve the working thread
+    when another process holds a core); the variable is set only while the layer starts."""
+    from fastnet import _jit
+
+    seen = []
+    monkeypatch.setattr(_jit.numba, "get_num_threads", lambda: seen.append(
+        os.environ.get("OMP_WAIT_POLICY")))  # fmt: skip
+    if user_value is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", user_value)
+    _jit.start_threading_layer()
+    assert seen == [user_value or "PASSIVE"]
+    assert os.environ.get("OMP_WAIT_POLICY") == user_value
+
+
+def test_importing_fastnet_leaves_the_environment_as_it_was():
+    code = "import os, fastnet; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "None", out.stderr
