@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import numba
+import numpy as np
 from numba import types
 from numba.core.dispatcher import Dispatcher
 
@@ -32,6 +33,18 @@ def loss_type(dtype) -> types.FunctionType:
 _ENTRY_POINTS: dict = {}
 
 
+def _type_key(a) -> object:
+    """What numba's type of ``a`` depends on, cheaply (``numba.typeof`` costs ~20 us a call:
+    for a kernel's ~30 arguments that was most of a small ``fit``'s fixed cost)."""
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        layout = "C" if f.c_contiguous else "F" if f.f_contiguous else "A"
+        return (a.dtype.str, a.ndim, layout, f.writeable, f.aligned)
+    if isinstance(a, Dispatcher):
+        return Dispatcher
+    return type(a)
+
+
 def compiled(kernel, *args):
     """``kernel``'s compiled entry point for the types of ``args``, compiled (or loaded from the
     disk cache) once per process.
@@ -41,12 +54,14 @@ def compiled(kernel, *args):
     the function's memory address, which changes every process and would defeat the on-disk
     cache (the kernel would recompile in every new process).
     """
-    sig = tuple(
-        loss_type(args[0].dtype) if isinstance(a, Dispatcher) else numba.typeof(a) for a in args
-    )
-    entry = _ENTRY_POINTS.get((kernel, sig))
+    key = (kernel, args[0].dtype.str, *map(_type_key, args))
+    entry = _ENTRY_POINTS.get(key)
     if entry is None:
-        entry = _ENTRY_POINTS[(kernel, sig)] = kernel.compile(sig)
+        sig = tuple(
+            loss_type(args[0].dtype) if isinstance(a, Dispatcher) else numba.typeof(a)
+            for a in args
+        )
+        entry = _ENTRY_POINTS[key] = kernel.compile(sig)
     return entry
 
 

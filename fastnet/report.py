@@ -2,7 +2,11 @@
 a table (median ms per epoch, fastnet's speedup over NumPy and over each peer, mse vs log cost,
 compile time), with the machine, CPU, thread count and library versions in a header.
 
-It can also turn saved results into the same table: its own ``--json`` output, or the JSON of
+``python -m fastnet bench --time-to-target`` runs the other section instead: the seconds,
+epochs and evaluations each optimizer (fastnet's and its peers', ``fastnet.convergence``) needs
+to get the training loss below a fixed target, and each one's time over fastnet's best.
+
+It can also turn saved results into the same tables: its own ``--json`` output, or the JSON of
 ``pytest bench/ --benchmark-only --benchmark-json=FILE`` (``--from FILE``).
 """
 
@@ -12,6 +16,7 @@ import argparse
 import datetime as dt
 import importlib.util
 import json
+import math
 import os
 import platform
 import statistics
@@ -19,12 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from . import convergence
 from .benchmarks import (
     IMPLEMENTATIONS,
     LOSSES,
@@ -43,7 +50,7 @@ _NO_MATPLOTLIB = (
 )
 #: Timed calls per case after one untimed warm-up call (the median is reported).
 ROUNDS = {"S": 5, "M": 3, "L": 1, "Deep": 3}
-LIBRARIES = ("numpy", "numba", "scipy", "scikit-learn", "jax", "jaxlib", "torch")
+LIBRARIES = ("numpy", "numba", "scipy", "scikit-learn", "jax", "jaxlib", "torch", "fann2")
 
 
 @dataclass
@@ -124,7 +131,7 @@ def machine_header(implementations) -> dict:
         "numba_threads": numba.get_num_threads(),
         "libraries": library_versions(),
     }
-    if "torch" in implementations:
+    if any(i == "torch" or i.startswith("torch-") for i in implementations):
         import torch
 
         header["torch_threads"] = torch.get_num_threads()
@@ -260,10 +267,12 @@ def measure_compile() -> list[dict]:
 
 # --------------------------------------------------------------------------- reading JSON
 def load(path: str | os.PathLike) -> dict:
-    """A report (``header``, ``results``, ``compile``) from our JSON or pytest-benchmark's."""
+    """A report (``header``, ``results``, ``compile``, ``time_to_target``) from our JSON or
+    pytest-benchmark's."""
     data = json.loads(Path(path).read_text())
     if data.get("format") == FORMAT:
-        data["results"] = [Result(**r) for r in data["results"]]
+        data["results"] = [Result(**r) for r in data.get("results", [])]
+        data["time_to_target"] = [convergence.Result(**r) for r in data.get("time_to_target", [])]
         return data
     if "benchmarks" in data and "machine_info" in data:
         return _from_pytest_benchmark(data)
@@ -298,12 +307,23 @@ def _from_pytest_benchmark(data: dict) -> dict:
         **({"torch_threads": info["torch_threads"]} if "torch_threads" in info else {}),
         "source": "pytest-benchmark",
     }
-    results = []
+    results, ttt = [], []
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info", {})
+        stats = bench["stats"]
+        if "method" in extra:  # bench/test_time_to_target.py
+            ttt.append(
+                convergence.Result(
+                    **{k: extra.get(k) for k in _TTT_EXTRA},
+                    reached=True,
+                    median_s=stats["median"],
+                    rounds=stats["rounds"],
+                    times_s=list(stats.get("data", [])),
+                )
+            )
+            continue
         if "implementation" not in extra:  # design-decision benchmarks have their own groups
             continue
-        stats = bench["stats"]
         results.append(
             Result(
                 workload=extra["workload"],
@@ -316,9 +336,25 @@ def _from_pytest_benchmark(data: dict) -> dict:
                 times_s=list(stats.get("data", [])),
             )
         )
-    if not results:
-        raise ValueError("the pytest-benchmark JSON holds no bench/test_training.py results")
-    return {"format": FORMAT, "header": header, "results": results, "compile": []}
+    if not results and not ttt:
+        raise ValueError(
+            "the pytest-benchmark JSON holds no bench/test_training.py or "
+            "bench/test_time_to_target.py results"
+        )
+    return {
+        "format": FORMAT,
+        "header": header,
+        "results": results,
+        "compile": [],
+        "time_to_target": ttt,
+    }
+
+
+#: The ``extra_info`` keys of a time-to-target benchmark (``convergence.Result`` fields).
+_TTT_EXTRA = (
+    "problem", "loss", "dtype", "method", "target", "epochs", "evals", "initial_loss",
+    "last_loss", "searched", "final_loss",
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- tables
@@ -351,7 +387,9 @@ def format_header(header: dict) -> str:
     if busy is not None:
         warn = " (other processes were running: expect noise)" if busy > 0.1 else ""
         lines.append(f"CPU busy in the second before the run: {busy:.0%}{warn}")
-    if header.get("quick"):
+    if header.get("quick") and header.get("section") == "time-to-target":
+        lines.append(f"quick run: problems {', '.join(convergence.QUICK_PROBLEMS)} only")
+    elif header.get("quick"):
         lines.append("quick run: workloads S and M only, fewer epochs per timed call")
     return "\n".join(lines)
 
@@ -524,21 +562,331 @@ def plot(report: dict, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
+# --------------------------------------------------------------------------- time to target
+def measure_time_to_target(
+    case_list, methods, *, rounds: int | None, bar, checkpoint=None
+) -> list:
+    """``convergence.measure`` for every case and method; rows for those not applicable.
+
+    A method that raises gets a row saying so (``stop="error"``, the traceback on stderr), so
+    that one failing peer does not throw away an hour of measurements; ``checkpoint(results)``
+    (if given) runs after every method, so that a run that is killed keeps what it measured.
+    """
+    results = []
+    for problem, loss, dtype in case_list:
+        for method in methods:
+            bar.set_description(f"time to target: {problem} {loss} {dtype_name(dtype)} {method}")
+            reason = convergence.unavailable(method, loss, dtype)
+            if reason:
+                results.append(convergence.not_applicable(problem, loss, dtype, method, reason))
+            else:
+                try:
+                    results.append(
+                        convergence.measure(method, problem, loss, dtype, rounds=rounds)
+                    )
+                except Exception as exc:  # noqa: BLE001 - reported in the table and on stderr
+                    traceback.print_exc()
+                    row = convergence.not_applicable(problem, loss, dtype, method, "")
+                    row.stop, row.note = "error", f"failed: {type(exc).__name__}: {exc}"
+                    results.append(row)
+            bar.update(1)
+            if checkpoint is not None:
+                checkpoint(results)
+    return results
+
+
+def _ttt_cases(results) -> list[tuple[tuple[str, str, str], list]]:
+    """``[((problem, loss, dtype), [results in METHODS order]), ...]`` in table order."""
+    groups: dict = {}
+    for r in results:
+        groups.setdefault((r.problem, r.loss, r.dtype), []).append(r)
+    problems = _ordered({k[0] for k in groups}, list(convergence.PROBLEMS))
+    losses = _ordered({k[1] for k in groups}, list(LOSSES))
+    dtypes = _ordered({k[2] for k in groups}, ["float64", "float32"])
+    rank = {m: i for i, m in enumerate(convergence.METHODS)}
+    return [
+        (key, sorted(groups[key], key=lambda r: (rank.get(r.method, len(rank)), r.method)))
+        for key in ((p, loss, d) for p in problems for loss in losses for d in dtypes)
+        if key in groups
+    ]
+
+
+def best_subject(rows) -> convergence.Result | None:
+    """The fastest fastnet method that reached the target (the ratios' denominator)."""
+    timed = [
+        r
+        for r in rows
+        if r.method.startswith(convergence.SUBJECT_PREFIX) and r.median_s is not None
+    ]
+    return min(timed, key=lambda r: r.median_s, default=None)
+
+
+def _best_peer(rows) -> convergence.Result | None:
+    timed = [
+        r
+        for r in rows
+        if not r.method.startswith(convergence.SUBJECT_PREFIX) and r.median_s is not None
+    ]
+    return min(timed, key=lambda r: r.median_s, default=None)
+
+
+def _fmt_s(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds:.4g}" if seconds < 100 else f"{seconds:.0f}"
+
+
+def _ttt_outcome(r) -> str:
+    """Why a row has no time: not applicable, not reached within the cap, stopped, diverged."""
+    if r.stop in ("n/a", "error"):
+        return r.note
+    last = "?" if r.last_loss is None else f"{r.last_loss:.4g}"
+    if r.stop == "diverged":
+        return f"diverged after {r.searched} epochs"
+    if r.stop == "stopped":
+        return f"stopped itself after {r.searched} epochs at loss {last}"
+    return f"not reached in {r.searched} epochs (loss {last})"
+
+
+def _ratio(r, best) -> str:
+    if r.median_s is None or best is None:
+        return "–"
+    return f"{r.median_s / best.median_s:.2f}"
+
+
+def format_time_to_target(report: dict) -> str:
+    """Per case: each method's epochs, evaluations and seconds to the target, and its time
+    over fastnet's best; then a summary of the best fastnet method against the best peer."""
+    grouped = _ttt_cases(report["time_to_target"])
+    out = [
+        "Time to target: seconds of a run of exactly the epochs (iterations, for L-BFGS) that "
+        "first get the training loss below the target (median of the timed runs; data, initial "
+        "weights, warm-up and search not timed). '× best' = seconds / the fastest fastnet "
+        "method's seconds (> 1: slower). 'final' = the loss of the weights the timed run "
+        "returned, by Network.loss.",
+    ]
+    width = max(len(m) for m in convergence.METHODS)
+    for (problem, loss, dtype), rows in grouped:
+        best = best_subject(rows)
+        initial = next((r.initial_loss for r in rows if r.initial_loss is not None), None)
+        out += [
+            "",
+            f"{problem} {loss} {dtype}: target {rows[0].target:g}"
+            + (f", initial loss {initial:.4g}" if initial is not None else ""),
+        ]
+        head = (
+            f"  {'method':<{width}} {'epochs':>7} {'evals':>7} {'seconds':>9} {'× best':>7} "
+            f"{'final':>9}"
+        )
+        out += [head, "  " + "-" * (len(head) - 2)]
+        for r in rows:
+            if r.median_s is None:
+                out.append(f"  {r.method:<{width}} {_ttt_outcome(r)}")
+                continue
+            final = "–" if r.final_loss is None else f"{r.final_loss:.4g}"
+            flag = "" if r.final_loss is None or r.final_loss < r.target else "  (above target!)"
+            out.append(
+                f"  {r.method:<{width}} {r.epochs:>7} {r.evals if r.evals is not None else '–':>7}"
+                f" {_fmt_s(r.median_s):>9} {_ratio(r, best):>7} {final:>9}{flag}"
+            )
+    out += ["", "Summary: the fastest fastnet method and the fastest peer per case."]
+    head = (
+        f"{'case':<24} {'target':>6} | {'fastnet best':<17} {'s':>8} | {'best peer':<17} "
+        f"{'s':>8} | {'peer/fastnet':>12}"
+    )
+    out += [head, "-" * len(head)]
+    for (problem, loss, dtype), rows in grouped:
+        best, peer = best_subject(rows), _best_peer(rows)
+        out.append(
+            f"{problem + ' ' + loss + ' ' + dtype:<24} {rows[0].target:>6g} | "
+            f"{best.method if best else '–':<17} {_fmt_s(best.median_s if best else None):>8} | "
+            f"{peer.method if peer else '–':<17} {_fmt_s(peer.median_s if peer else None):>8} | "
+            f"{_ratio(peer, best) if peer else '–':>12}"
+        )
+    rounds = sorted({(r.problem, r.rounds) for r in report["time_to_target"] if r.rounds})
+    if rounds:
+        out += [
+            "",
+            "Timed runs per case (after the untimed warm-up, search and check runs): "
+            + ", ".join(f"{p} {k}" for p, k in rounds)
+            + ".",
+        ]
+    return "\n".join(out)
+
+
+#: Markdown cells of rows without a time (``Result.stop``); the default: not reached in the cap.
+_MD_MISSING = {
+    "n/a": "n/a",
+    "error": "error",
+    "stopped": "stopped at {ep}",
+    "diverged": "diverged",
+}
+
+
+def format_time_to_target_markdown(report: dict) -> str:
+    """Markdown for README.md: the summary table, then per loss and dtype a table with a row
+    per method and a column per problem (``seconds · × best · epochs/evals``)."""
+    grouped = _ttt_cases(report["time_to_target"])
+    lines = [
+        "| case | target | fastnet best | s | best peer | s | peer / fastnet |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (problem, loss, dtype), rows in grouped:
+        best, peer = best_subject(rows), _best_peer(rows)
+        lines.append(
+            f"| {problem} {loss} {dtype} | {rows[0].target:g} | "
+            f"{best.method if best else '–'} | {_fmt_s(best.median_s if best else None)} | "
+            f"{peer.method if peer else '–'} | {_fmt_s(peer.median_s if peer else None)} | "
+            f"{_ratio(peer, best) if peer else '–'} |"
+        )
+    by_table: dict = {}
+    for (problem, loss, dtype), rows in grouped:
+        by_table.setdefault((loss, dtype), {})[problem] = rows
+    for (loss, dtype), columns in by_table.items():
+        problems = list(columns)
+        methods = _ordered(
+            {r.method for rows in columns.values() for r in rows}, list(convergence.METHODS)
+        )
+        targets = ", ".join(f"{p} {columns[p][0].target:g}" for p in problems)
+        lines += [
+            "",
+            f"**{loss}, {dtype}** (targets: {targets})",
+            "",
+            "| method | " + " | ".join(problems) + " |",
+            "|---|" + "---|" * len(problems),
+        ]
+        for method in methods:
+            cells = []
+            for p in problems:
+                rows = columns[p]
+                r = next((r for r in rows if r.method == method), None)
+                if r is None:
+                    cells.append("")
+                elif r.median_s is None:
+                    cells.append(_MD_MISSING.get(r.stop, "> {ep} ep").format(ep=r.searched))
+                else:
+                    evals = "–" if r.evals is None else r.evals
+                    cells.append(
+                        f"{_fmt_s(r.median_s)} · ×{_ratio(r, best_subject(rows))} · "
+                        f"{r.epochs}/{evals}"
+                    )
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    h = report["header"]
+    libs = ", ".join(f"{k} {v}" for k, v in h["libraries"].items() if v != "not installed")
+    lines += [
+        "",
+        "Seconds to a model whose training loss is below the target (median of the timed runs "
+        "of exactly that many epochs or iterations) · × the fastest fastnet method · "
+        "epochs (iterations) / loss+gradient evaluations; `> N ep`: not reached in N epochs; "
+        "`stopped at N`: the method stopped itself (no step lowered the loss) above the target; "
+        f"n/a: not applicable. {h['date']}"
+        + (f", commit {h['commit']}" if h.get("commit") else "")
+        + f"; {h['cpu']}, {h['cores']} cores, numba threads {h['numba_threads']}"
+        + (f", torch threads {h['torch_threads']}" if "torch_threads" in h else "")
+        + f"; {libs}.",
+    ]
+    return "\n".join(lines)
+
+
+def plot_time_to_target(report: dict, path: str | os.PathLike) -> None:
+    """PNG: seconds to the target per problem, a bar per method (log scale; peers hatched), a
+    panel per loss and dtype; an ``x`` above a method's slot where it did not reach the target."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise SystemExit(_NO_MATPLOTLIB) from exc
+    grouped = _ttt_cases(report["time_to_target"])
+    panels = _ordered(
+        {(k[1], k[2]) for k, _ in grouped},
+        [(loss, d) for loss in LOSSES for d in ("float64", "float32")],
+    )
+    methods = _ordered(
+        {r.method for _, rows in grouped for r in rows if r.stop not in ("n/a", "error")},
+        list(convergence.METHODS),
+    )
+    if not methods:
+        raise SystemExit("--plot: no time-to-target results to plot")
+    cols = min(2, len(panels))
+    nrows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(7.5 * cols, 4.4 * nrows), squeeze=False)
+    colours = plt.get_cmap("tab20").colors
+    width = 0.84 / len(methods)
+    for ax, (loss, dtype) in zip(axes.flat, panels, strict=False):
+        cells = {k[0]: rows for k, rows in grouped if k[1] == loss and k[2] == dtype}
+        problems = list(cells)
+        x = np.arange(len(problems))
+        for k, method in enumerate(methods):
+            offset = x + (k - (len(methods) - 1) / 2) * width
+            ys, missed = [], []
+            for i, p in enumerate(problems):
+                r = next((r for r in cells[p] if r.method == method), None)
+                ys.append(r.median_s if r is not None and r.median_s is not None else np.nan)
+                if r is not None and r.median_s is None and r.stop not in ("n/a", "error"):
+                    missed.append(offset[i])
+            peer = not method.startswith(convergence.SUBJECT_PREFIX)
+            ax.bar(offset, ys, width, label=method, color=colours[k % len(colours)],
+                   hatch="//" if peer else None, edgecolor="white" if peer else None)  # fmt: skip
+            if missed:
+                ax.plot(missed, [1.0] * len(missed), "x", color=colours[k % len(colours)],
+                        transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_xticks(x, [f"{p}\n(target {cells[p][0].target:g})" for p in problems])
+        ax.set_ylabel("seconds to the target (log)")
+        ax.set_title(f"{loss} loss, {dtype} (x: not reached)", fontsize=10)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(methods)), fontsize=8)
+    h = report["header"]
+    fig.suptitle(
+        f"Time to a training-loss target — {h['cpu']}, numba threads {h['numba_threads']}, "
+        f"{h['date']}" + (f", {h['commit']}" if h.get("commit") else ""),
+        fontsize=9,
+    )
+    fig.tight_layout(rect=(0, 0.06 + 0.02 * math.ceil(len(methods) / 6), 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 # --------------------------------------------------------------------------- command line
+def write_json(report: dict, path: str | os.PathLike) -> None:
+    """``report`` as the JSON that ``load`` reads (written to a temporary file, then renamed)."""
+    data = {
+        **report,
+        "results": [asdict(r) for r in report.get("results", [])],
+        "time_to_target": [asdict(r) for r in report.get("time_to_target", [])],
+    }
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m fastnet bench",
         description="Time fastnet against the NumPy baseline (and JAX / PyTorch when "
-        "installed) on the DESIGN.md workloads, both losses, both dtypes.",
+        "installed) on the DESIGN.md workloads, both losses, both dtypes; or, with "
+        "--time-to-target, time every optimizer (fastnet's, scikit-learn's, PyTorch's, "
+        "FANN's) to a fixed training-loss target.",
     )
     p.add_argument(
         "--quick",
         action="store_true",
         help=f"workloads S and M only, {QUICK_EPOCHS} epochs per timed call "
-        "(about a minute on 2 cores)",
+        "(about a minute on 2 cores); with --time-to-target: problems "
+        + ", ".join(convergence.QUICK_PROBLEMS)
+        + " only",
     )
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON")
-    p.add_argument("--plot", metavar="OUT", help="write a PNG of the speedups (needs matplotlib)")
+    p.add_argument(
+        "--plot",
+        metavar="OUT",
+        help="write a PNG of the speedups, or of the times to target (needs matplotlib)",
+    )
     p.add_argument(
         "--from",
         dest="source",
@@ -558,34 +906,100 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(IMPLEMENTATIONS),
         help="implementations to run (default: every one installed)",
     )
-    p.add_argument("--markdown", action="store_true", help="print the speed table as Markdown too")
-    p.add_argument("--rounds", type=int, help=f"timed calls per case (default {ROUNDS})")
+    p.add_argument("--markdown", action="store_true", help="print the tables as Markdown too")
+    p.add_argument(
+        "--rounds", type=int, help=f"timed calls per case (default {ROUNDS}; time to target: "
+        + str({k: v.rounds for k, v in convergence.PROBLEMS.items()}) + ")",
+    )  # fmt: skip
     p.add_argument(
         "--no-compile",
         action="store_true",
         help="skip the cold/warm-cache compile-time measurement",
     )
+    p.add_argument("--losses", nargs="+", choices=list(LOSSES), help="losses (default: both)")
+    p.add_argument(
+        "--dtypes", nargs="+", choices=["float64", "float32"], help="dtypes (default: both)"
+    )
+    ttt = p.add_argument_group("time to target (fastnet.convergence)")
+    ttt.add_argument(
+        "--time-to-target",
+        action="store_true",
+        help="time each optimizer to a fixed training-loss target instead of timing epochs "
+        "(a full run takes about an hour on 2 cores; --quick a few minutes)",
+    )
+    ttt.add_argument(
+        "--problems",
+        nargs="+",
+        choices=list(convergence.PROBLEMS),
+        help="problems to run (default: all; "
+        + " ".join(convergence.QUICK_PROBLEMS)
+        + " with --quick)",
+    )
+    ttt.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(convergence.METHODS),
+        metavar="METHOD",
+        help="methods to run (default: every one installed): " + ", ".join(convergence.METHODS),
+    )
     return p
 
 
-def run_report(args: argparse.Namespace) -> dict:
-    workloads = args.workloads or [
-        w for w in WORKLOADS if not (args.quick and w in SLOW_WORKLOADS)
-    ]
-    wanted = args.implementations or list(IMPLEMENTATIONS)
-    implementations = []
-    for impl in wanted:
-        reason = unavailable(impl)
+def _available(wanted, why_not) -> list[str]:
+    """``wanted`` less those ``why_not(name)`` gives a reason for (printed to stderr)."""
+    chosen = []
+    for name in wanted:
+        reason = why_not(name)
         if reason:
             print(f"skipping {reason}", file=sys.stderr)
         else:
-            implementations.append(impl)
-    if not implementations:
+            chosen.append(name)
+    if not chosen:
         raise SystemExit("nothing to run: none of the chosen implementations is installed")
+    return chosen
+
+
+def run_report(args: argparse.Namespace) -> dict:
     if args.rounds is not None and args.rounds < 1:
         raise SystemExit("--rounds must be at least 1")
-    case_list = cases(workloads)
+    losses = tuple(args.losses or LOSSES)
+    dtypes = tuple(np.dtype(d).type for d in (args.dtypes or ("float64", "float32")))
     busy = cpu_busy()
+    if args.time_to_target:
+        problems = args.problems or list(
+            convergence.QUICK_PROBLEMS if args.quick else convergence.PROBLEMS
+        )
+        methods = _available(args.methods or list(convergence.METHODS), convergence.unavailable)
+        case_list = convergence.cases(problems, losses, dtypes)
+        header = machine_header(methods)
+        header.update(quick=args.quick, busy_before=busy, section="time-to-target")
+        report = {
+            "format": FORMAT,
+            "header": header,
+            "results": [],
+            "compile": [],
+            "time_to_target": [],
+        }
+
+        def checkpoint(ttt):  # the --json file so far: a killed run keeps its measurements
+            write_json({**report, "time_to_target": ttt}, args.json)
+
+        bar = _progress(len(case_list) * len(methods))
+        try:
+            report["time_to_target"] = measure_time_to_target(
+                case_list, methods, rounds=args.rounds, bar=bar,
+                checkpoint=checkpoint if args.json else None,
+            )  # fmt: skip
+        finally:
+            bar.close()
+        if "torch_threads" in header:  # as the torch methods set it (numba's thread count)
+            header["torch_threads"] = sys.modules["torch"].get_num_threads()
+        return report
+    workloads = args.workloads or [
+        w for w in WORKLOADS if not (args.quick and w in SLOW_WORKLOADS)
+    ]
+    implementations = _available(args.implementations or list(IMPLEMENTATIONS), unavailable)
+    case_list = cases(workloads, losses, dtypes)
     bar = _progress(len(case_list) * len(implementations) + (0 if args.no_compile else 1))
     try:
         compile_rows = []
@@ -601,11 +1015,22 @@ def run_report(args: argparse.Namespace) -> dict:
     header = machine_header(implementations)
     header["quick"] = args.quick
     header["busy_before"] = busy
-    return {"format": FORMAT, "header": header, "results": results, "compile": compile_rows}
+    return {
+        "format": FORMAT,
+        "header": header,
+        "results": results,
+        "compile": compile_rows,
+        "time_to_target": [],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.problems or args.methods) and not args.time_to_target:
+        parser.error("--problems and --methods need --time-to-target")
+    if args.time_to_target and (args.workloads or args.implementations):
+        parser.error("--workloads and --implementations are for the per-epoch benchmark")
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         # Say so now, not after minutes of timing.
         raise SystemExit(_NO_MATPLOTLIB)
@@ -613,17 +1038,32 @@ def main(argv: list[str] | None = None) -> int:
         report = load(args.source)
     else:
         report = run_report(args)
+    results, ttt = report.get("results", []), report.get("time_to_target", [])
     print(format_header(report["header"]))
-    print()
-    print(format_tables(report))
-    if args.markdown:
+    if results:
         print()
-        print(format_markdown(report))
+        print(format_tables(report))
+    if ttt:
+        print()
+        print(format_time_to_target(report))
+    if args.markdown:
+        if results:
+            print()
+            print(format_markdown(report))
+        if ttt:
+            print()
+            print(format_time_to_target_markdown(report))
     if args.json:
-        data = {**report, "results": [asdict(r) for r in report["results"]]}
-        Path(args.json).write_text(json.dumps(data, indent=1) + "\n")
+        write_json(report, args.json)
         print(f"\nwrote {args.json}")
     if args.plot:
-        plot(report, args.plot)
-        print(f"wrote {args.plot}")
+        if results:
+            plot(report, args.plot)
+            print(f"wrote {args.plot}")
+        if ttt:
+            path = Path(args.plot)
+            if results:  # both sections in one file: the second plot gets its own name
+                path = path.with_name(f"{path.stem}-time-to-target{path.suffix}")
+            plot_time_to_target(report, path)
+            print(f"wrote {path}")
     return 0

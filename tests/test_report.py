@@ -232,3 +232,180 @@ def test_plot_without_matplotlib_fails_before_any_timing(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "run_report", lambda args: pytest.fail("timing started"))
     with pytest.raises(SystemExit, match=r"fastnet-numba\[plot\]"):
         report.main(["--quick", "--plot", str(tmp_path / "x.png")])
+
+
+# --------------------------------------------------------------------------- time to target
+def ttt(method, seconds, problem="S", loss="log", dtype="float64", epochs=10, evals=None, **kw):
+    """A time-to-target row: reached in ``seconds`` (None: not reached within 500 epochs)."""
+    from fastnet.convergence import Result
+
+    reached = seconds is not None
+    return Result(
+        problem=problem, loss=loss, dtype=dtype, method=method, target=0.25, reached=reached,
+        epochs=epochs if reached else None, evals=(evals or epochs) if reached else None,
+        median_s=seconds, rounds=3 if reached else 0, initial_loss=0.7,
+        last_loss=0.2 if reached else 0.3, searched=epochs if reached else 500,
+        final_loss=0.24 if reached else None, stop="reached" if reached else "cap",
+        times_s=[seconds] * 3 if reached else [], **kw,
+    )  # fmt: skip
+
+
+def ttt_report():
+    from fastnet.convergence import not_applicable
+
+    return {
+        "header": {**HEADER, "section": "time-to-target"},
+        "results": [],
+        "time_to_target": [
+            ttt("fastnet-gd", 2.0, epochs=400),
+            ttt("fastnet-momentum", None),
+            ttt("fastnet-lbfgs", 0.5, evals=12),
+            ttt("torch-lbfgs", 1.0, evals=12),
+            not_applicable("S", "log", "float64", "fann-rprop", "fann-rprop: FANN: MSE only"),
+        ],
+    }
+
+
+def test_time_to_target_rows_give_epochs_evals_seconds_and_the_ratio_to_fastnets_best():
+    text = report.format_time_to_target(ttt_report())
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if line.startswith("  ")}
+    assert rows["fastnet-gd"][1:5] == ["400", "400", "2", "4.00"]
+    assert rows["fastnet-lbfgs"][1:5] == ["10", "12", "0.5", "1.00"]
+    assert rows["torch-lbfgs"][1:5] == ["10", "12", "1", "2.00"]
+    assert "not reached in 500 epochs (loss 0.3)" in text
+    assert "fann-rprop       FANN: MSE only" in text
+    summary = next(line for line in text.splitlines() if line.startswith("S log float64 "))
+    assert summary.split("|")[1].split() == ["fastnet-lbfgs", "0.5"]
+    assert summary.split("|")[2].split() == ["torch-lbfgs", "1"]
+    assert summary.split("|")[3].split() == ["2.00"]
+
+
+def test_time_to_target_markdown_has_the_summary_and_a_cell_per_method_and_problem():
+    lines = report.format_time_to_target_markdown(ttt_report()).splitlines()
+    assert lines[2] == "| S log float64 | 0.25 | fastnet-lbfgs | 0.5 | torch-lbfgs | 1 | 2.00 |"
+    assert "| fastnet-gd | 2 · ×4.00 · 400/400 |" in lines
+    assert "| fastnet-momentum | > 500 ep |" in lines
+    assert "| fann-rprop | n/a |" in lines
+    assert "Some CPU" in lines[-1]
+
+
+def test_time_to_target_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    rep = ttt_report()
+    rep["time_to_target"] += [ttt("fastnet-gd", 3.0, problem="M", dtype="float32")]
+    path = tmp_path / "ttt.png"
+    report.plot_time_to_target(rep, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_time_to_target_json_round_trips(tmp_path, capsys):
+    from dataclasses import asdict
+
+    rep = ttt_report()
+    src, out = tmp_path / "in.json", tmp_path / "out.json"
+    data = {**rep, "format": report.FORMAT, "compile": []}
+    data["time_to_target"] = [asdict(r) for r in rep["time_to_target"]]
+    src.write_text(json.dumps(data))
+    assert report.main(["--from", str(src), "--json", str(out), "--markdown"]) == 0
+    first = capsys.readouterr().out
+    assert report.format_time_to_target(report.load(src)) in first
+    assert "| S log float64 |" in first
+    assert report.load(out)["time_to_target"] == report.load(src)["time_to_target"]
+
+
+def test_reads_time_to_target_benchmarks_from_pytest_benchmark_json(tmp_path):
+    data = pytest_benchmark_json([])
+    data["benchmarks"].append(
+        {
+            "group": "ttt|S|log|float64",
+            "name": "test_time_to_target[S-log-float64-fastnet-rprop]",
+            "extra_info": {
+                "method": "fastnet-rprop",
+                "problem": "S",
+                "loss": "log",
+                "dtype": "float64",
+                "target": 0.25,
+                "epochs": 11,
+                "evals": 11,
+                "initial_loss": 0.7,
+                "last_loss": 0.24,
+                "searched": 12,
+                "final_loss": 0.24,
+                "n": 1000,
+            },  # fmt: skip
+            "stats": {"median": 0.002, "rounds": 5, "data": [0.002] * 5},
+        }
+    )
+    path = tmp_path / "pb.json"
+    path.write_text(json.dumps(data))
+    rep = report.load(path)
+    assert rep["results"] == []
+    (r,) = rep["time_to_target"]
+    assert (r.method, r.epochs, r.evals, r.median_s, r.rounds) == (
+        "fastnet-rprop",
+        11,
+        11,
+        0.002,
+        5,
+    )
+
+
+def test_time_to_target_run_end_to_end(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(report, "cpu_busy", lambda: None)
+    argv = ["--time-to-target", "--problems", "S", "--methods", "fastnet-rprop"]
+    argv += ["--losses", "log", "--dtypes", "float64", "--rounds", "1"]
+    argv += ["--json", str(tmp_path / "ttt.json")]
+    assert report.main(argv) == 0
+    text = capsys.readouterr().out
+    row = next(line for line in text.splitlines() if line.startswith("  fastnet-rprop"))
+    epochs, evals = (int(v) for v in row.split()[1:3])
+    assert 1 <= epochs == evals < 100
+    assert float(row.split()[-1]) < 0.25  # the judge's loss of the timed run's weights
+    (saved,) = report.load(tmp_path / "ttt.json")["time_to_target"]
+    assert (saved.method, saved.epochs, saved.reached) == ("fastnet-rprop", epochs, True)
+    assert not (tmp_path / "ttt.json.tmp").exists()
+
+
+def test_problems_and_methods_need_time_to_target():
+    with pytest.raises(SystemExit):
+        report.main(["--problems", "S"])
+
+
+def test_unavailable_methods_say_why():
+    from fastnet.convergence import unavailable
+
+    assert "identity" in unavailable("sklearn-adam", "mse", np.float64)
+    assert unavailable("sklearn-adam", "log", np.float32) is None or "installed" in unavailable(
+        "sklearn-adam", "log", np.float32
+    )
+    assert unavailable("fastnet-lbfgs", "mse", np.float32) is None
+    with pytest.raises(ValueError, match="valid: fastnet-gd"):
+        unavailable("keras-adam")
+
+
+def test_fann_connection_layout_round_trips():
+    from fastnet.convergence import fann_connections, fann_weights
+    from fastnet.data import initial_weights
+
+    layers = (3, 4, 2, 1)
+    weights = initial_weights(layers)
+    weights = [(W, b + 0.1 * (i + 1)) for i, (W, b) in enumerate(weights)]
+    sources, values = fann_connections(weights)
+    # neurons: inputs 0-2, bias 3; hidden 4-7, bias 8; hidden 9-10, bias 11; output 12
+    assert sources[:4] == [0, 1, 2, 3] and sources[16:21] == [4, 5, 6, 7, 8]
+    assert sources[-3:] == [9, 10, 11]
+    text = "connections (connected_to_neuron, weight)=" + "".join(
+        f"({s}, {v:.20e}) " for s, v in zip(sources, values, strict=True)
+    )
+    for (W, b), (W2, b2) in zip(weights, fann_weights(text, layers), strict=True):
+        np.testing.assert_array_equal(W, W2)
+        np.testing.assert_array_equal(b, b2)
+
+
+def test_thin_keeps_the_first_and_last_epoch():
+    from fastnet.convergence import thin
+
+    curve = thin(np.linspace(1, 0, 1000), points=20)
+    assert curve[0] == [0, 1.0] and curve[-1] == [999, 0.0]
+    assert len(curve) <= 22
+    assert thin(np.array([])) == []
