@@ -691,19 +691,23 @@ def format_time_to_target(report: dict) -> str:
             )
     out += ["", "Summary: the fastest fastnet method and the fastest peer per case."]
     head = (
-        f"{'case':<24} {'target':>6} | {'fastnet best':<17} {'s':>8} | {'best peer':<17} "
-        f"{'s':>8} | {'peer/fastnet':>12}"
+        f"{'case':<26} {'target':>6} | {'fastnet best':<16} {'s':>9} | {'best peer':<13} "
+        f"{'s':>9} | {'peer/fastnet':>12}"
     )
     out += [head, "-" * len(head)]
     for (problem, loss, dtype), rows in grouped:
         best, peer = best_subject(rows), _best_peer(rows)
         out.append(
-            f"{problem + ' ' + loss + ' ' + dtype:<24} {rows[0].target:>6g} | "
-            f"{best.method if best else '–':<17} {_fmt_s(best.median_s if best else None):>8} | "
-            f"{peer.method if peer else '–':<17} {_fmt_s(peer.median_s if peer else None):>8} | "
+            f"{problem + ' ' + loss + ' ' + dtype:<26} {rows[0].target:>6g} | "
+            f"{best.method if best else '–':<16} {_fmt_s(best.median_s if best else None):>9} | "
+            f"{peer.method if peer else '–':<13} {_fmt_s(peer.median_s if peer else None):>9} | "
             f"{_ratio(peer, best) if peer else '–':>12}"
         )
-    rounds = sorted({(r.problem, r.rounds) for r in report["time_to_target"] if r.rounds})
+    order = {p: i for i, p in enumerate(convergence.PROBLEMS)}
+    rounds = sorted(
+        {(r.problem, r.rounds) for r in report["time_to_target"] if r.rounds},
+        key=lambda pr: (order.get(pr[0], len(order)), pr),
+    )
     if rounds:
         out += [
             "",
