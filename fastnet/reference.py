@@ -17,7 +17,18 @@ import math
 
 import numpy as np
 
-from .optim import WOLFE_C1, WOLFE_C2, WOLFE_XTOL
+from .optim import (
+    LB_COUNT,
+    LB_EVALS,
+    LB_F,
+    LB_HAVE,
+    LB_HEAD,
+    LB_RHO,
+    LB_T,
+    WOLFE_C1,
+    WOLFE_C2,
+    WOLFE_XTOL,
+)
 
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
@@ -75,11 +86,6 @@ def loss_and_gradients(
             delta = (delta @ W.T) * A_prev * (1 - A_prev)
     grads.reverse()
     return J, grads
-
-
-def gradient_step(weights: Weights, grads: Weights, lr: float) -> Weights:
-    """``W := W - lr dW`` and ``b := b - lr db`` for every layer (new arrays)."""
-    return [(W - lr * dW, b - lr * db) for (W, b), (dW, db) in zip(weights, grads, strict=True)]
 
 
 # --------------------------------------------------------------------------- optimizers
@@ -289,37 +295,36 @@ def lbfgs_iteration(loss_grad, p, vec, scal, history, max_line_search):
     g = vec[:n]
     S = vec[n : (1 + m) * n].reshape(m, n)
     Y = vec[(1 + m) * n :].reshape(m, n)
-    T, F, HAVE, COUNT, HEAD, EVALS, RHO = range(7)
-    if scal[HAVE] == 0:
+    if scal[LB_HAVE] == 0:
         J, g_new = loss_grad(p)
-        scal[F], scal[EVALS], scal[HAVE] = float(J), scal[EVALS] + 1, 1
+        scal[LB_F], scal[LB_EVALS], scal[LB_HAVE] = float(J), scal[LB_EVALS] + 1, 1
         g[...] = g_new
-    f = scal[F]
+    f = scal[LB_F]
     if not (math.isfinite(f) and math.isfinite(_dot64(g, g))):
-        scal[HAVE] = 0
+        scal[LB_HAVE] = 0
         raise FloatingPointError("the loss or its gradient is not finite")
-    count, head = int(scal[COUNT]), int(scal[HEAD])
+    count, head = int(scal[LB_COUNT]), int(scal[LB_HEAD])
     newest_first = [(head - k) % m for k in range(count)]
     q = g.copy()  # two-loop recursion: q = H g
     alphas = {}
     for i in newest_first:
-        alphas[i] = scal[RHO + i] * _dot64(S[i], q)
+        alphas[i] = scal[LB_RHO + i] * _dot64(S[i], q)
         q -= dt(alphas[i]) * Y[i]
     if count:
         q *= dt(_dot64(S[head], Y[head]) / _dot64(Y[head], Y[head]))
     for i in reversed(newest_first):
-        q += dt(alphas[i] - scal[RHO + i] * _dot64(Y[i], q)) * S[i]
+        q += dt(alphas[i] - scal[LB_RHO + i] * _dot64(Y[i], q)) * S[i]
     d = -q
     slope = _dot64(g, d)
     if count == 0 or not slope < 0:  # steepest descent
         count = 0
-        scal[COUNT] = 0
+        scal[LB_COUNT] = 0
         d = -g
         slope = _dot64(g, d)
     if not slope < 0:
         return f, "stuck"
     # L-BFGS-B's first step is one of unit length; every later one starts at t = 1.
-    t0 = 1.0 / math.sqrt(_dot64(d, d)) if scal[T] == 0 else 1.0
+    t0 = 1.0 / math.sqrt(_dot64(d, d)) if scal[LB_T] == 0 else 1.0
 
     def phi(t):
         x = p + dt(t) * d
@@ -333,9 +338,9 @@ def lbfgs_iteration(loss_grad, p, vec, scal, history, max_line_search):
     ended, t, f_new, payload, evals = more_thuente_search(
         phi, f, slope, t0, max_line_search, WOLFE_C1, WOLFE_C2, WOLFE_XTOL
     )
-    scal[EVALS] += evals
+    scal[LB_EVALS] += evals
     if not (ended and f_new < f):
-        scal[COUNT] = 0
+        scal[LB_COUNT] = 0
         return f, "reset" if count else "stuck"
     x_new, g_new = payload
     s, y = x_new - p, g_new - g
@@ -343,9 +348,9 @@ def lbfgs_iteration(loss_grad, p, vec, scal, history, max_line_search):
     if ys > np.finfo(p.dtype).eps * -slope * t:  # L-BFGS-B's test: keeps H positive definite
         i = (head + 1) % m
         S[i], Y[i] = s, y
-        scal[RHO + i], scal[HEAD], scal[COUNT] = 1.0 / ys, i, min(count + 1, m)
+        scal[LB_RHO + i], scal[LB_HEAD], scal[LB_COUNT] = 1.0 / ys, i, min(count + 1, m)
     p[...] = x_new
     g[...] = g_new
-    scal[F] = f_new
-    scal[T] += 1
+    scal[LB_F] = f_new
+    scal[LB_T] += 1
     return f, "moved"
