@@ -331,6 +331,25 @@ def _stop_reason(history, max_epochs: int) -> str:
     return "cap" if len(history) >= max_epochs else "stopped"
 
 
+def _ended(history, max_epochs: int, target: float) -> tuple[np.ndarray, str]:
+    """``search``'s result: the losses, and why the search ended."""
+    if history and history[-1] < target:
+        return np.array(history), "reached"
+    return np.array(history), _stop_reason(history, max_epochs)
+
+
+def _epochs_until(step: Callable[[], float], max_epochs: int, target: float) -> list[float]:
+    """The losses ``step()`` returns, one epoch per call, until one is below ``target`` or not
+    finite, or ``max_epochs`` calls."""
+    history = []
+    for _ in range(max_epochs):
+        loss = step()
+        history.append(loss)
+        if loss < target or not math.isfinite(loss):
+            break
+    return history
+
+
 # fastnet -------------------------------------------------------------------------------
 def _fastnet_optimizer(name: str, problem: Problem) -> optim.Optimizer:
     if name == "gd":
@@ -497,9 +516,7 @@ class SklearnRunner(Runner):
                     if loss < target or not math.isfinite(loss):
                         break
             history = list(self.clf.loss_curve_)
-        if history and history[-1] < target:
-            return np.array(history), "reached"
-        return np.array(history), _stop_reason(history, max_epochs)
+        return _ended(history, max_epochs, target)
 
     def weights(self) -> Weights:
         return list(zip(self.clf.coefs_, self.clf.intercepts_, strict=True))
@@ -587,20 +604,15 @@ class TorchRunner(Runner):
         # the previous line search already did: the same trajectory, one evaluation more).
         opt = self._make(max_iter=1)
         closure = self._closure(opt)
-        history = []
-        for _ in range(max_epochs):
+
+        def step() -> float:
             if self.optimizer == "lbfgs":
-                loss = float(opt.step(closure).detach())
-            else:
-                J = closure()
-                loss = float(J.detach())
-                opt.step()
-            history.append(loss)
-            if loss < target or not math.isfinite(loss):
-                break
-        if history and history[-1] < target:
-            return np.array(history), "reached"
-        return np.array(history), _stop_reason(history, max_epochs)
+                return float(opt.step(closure).detach())
+            loss = float(closure().detach())
+            opt.step()
+            return loss
+
+        return _ended(_epochs_until(step, max_epochs, target), max_epochs, target)
 
     def weights(self) -> Weights:
         arrays = [p.detach().numpy().copy() for p in self.params]
@@ -689,15 +701,11 @@ class FannRunner(Runner):
 
     def search(self, max_epochs: int, target: float) -> tuple[np.ndarray, str]:
         self.reset()
-        history = []
-        for _ in range(max_epochs):
-            loss = self.ann.train_epoch(self.data)  # the MSE before this epoch's update
-            history.append(loss)
-            if loss < target or not math.isfinite(loss):
-                break
-        if history and history[-1] < target:
-            return np.array(history), "reached"
-        return np.array(history), _stop_reason(history, max_epochs)
+
+        def step() -> float:
+            return self.ann.train_epoch(self.data)  # the MSE before this epoch's update
+
+        return _ended(_epochs_until(step, max_epochs, target), max_epochs, target)
 
     def weights(self) -> Weights:
         path = str(Path(self._dir.name) / "trained.net")
