@@ -1,5 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
 
 DTYPES = [np.float64, np.float32]
 LOSSES = ["mse", "log"]
@@ -28,3 +32,26 @@ def random_weights(layers, seed=1, scale=1.0):
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     return request.param
+
+
+def sklearn_mlp_from(weights, X, Y, **solver):
+    """An MLPClassifier doing full-batch updates of ``solver`` (its keyword arguments: ``solver``,
+    ``learning_rate_init``, ``momentum``, ...) from exactly ``weights``."""
+    clf = MLPClassifier(
+        hidden_layer_sizes=tuple(W.shape[1] for W, _ in weights[:-1]),
+        activation="logistic",
+        batch_size=X.shape[0],
+        alpha=0.0,
+        shuffle=False,
+        learning_rate="constant",
+        max_iter=1,
+        random_state=0,
+        **solver,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, Y)  # builds the layers; its weights are then replaced
+    clf.coefs_ = [W.copy() for W, _ in weights]
+    clf.intercepts_ = [b.copy() for _, b in weights]
+    del clf._optimizer  # it holds the old parameter arrays (and Adam's t, moments): rebuild it
+    return clf

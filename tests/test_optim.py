@@ -15,14 +15,11 @@ import math
 import re
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
 import scipy.optimize
-from conftest import LOSSES, SHAPES, make_data, random_weights
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from conftest import LOSSES, SHAPES, make_data, random_weights, sklearn_mlp_from
 
 from fastnet import DivergedError, Network, optim
 
@@ -206,26 +203,6 @@ def test_numba_equals_numpy_float32(layers, loss, name):
 
 
 # ============================================================ 2. external witnesses
-def sklearn_mlp_from(weights, X, Y, **solver):
-    """An MLPClassifier doing full-batch updates of ``solver`` from exactly ``weights``."""
-    clf = MLPClassifier(
-        hidden_layer_sizes=tuple(W.shape[1] for W, _ in weights[:-1]),
-        activation="logistic",
-        batch_size=X.shape[0],
-        alpha=0.0,
-        shuffle=False,
-        learning_rate="constant",
-        max_iter=1,
-        random_state=0,
-        **solver,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, Y)  # builds the layers; its weights are then replaced
-    clf.coefs_ = [W.copy() for W, _ in weights]
-    clf.intercepts_ = [b.copy() for _, b in weights]
-    del clf._optimizer  # it holds the old parameter arrays (and Adam's t, moments): rebuild it
-    return clf
 
 
 # name -> (our optimizer, the MLPClassifier arguments doing the same update)

@@ -1,12 +1,8 @@
 """The three correctness witnesses of DESIGN.md section 5, plus one step worked by hand."""
 
-import warnings
-
 import numpy as np
 import pytest
-from conftest import DTYPES, LOSSES, SHAPES, make_data, random_weights
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from conftest import DTYPES, LOSSES, SHAPES, make_data, random_weights, sklearn_mlp_from
 
 from fastnet import Network, _engine
 
@@ -92,29 +88,6 @@ def test_numba_trajectory_equals_numpy_baseline(monkeypatch, layers, loss, dtype
 
 
 # --------------------------------------------------------------------------- 3. scikit-learn
-def sklearn_mlp_from(weights, X, Y, lr):
-    """An MLPClassifier doing full-batch plain GD from exactly ``weights``."""
-    clf = MLPClassifier(
-        hidden_layer_sizes=tuple(W.shape[1] for W, _ in weights[:-1]),
-        activation="logistic",
-        solver="sgd",
-        batch_size=X.shape[0],
-        momentum=0.0,
-        nesterovs_momentum=False,
-        alpha=0.0,
-        shuffle=False,
-        learning_rate="constant",
-        learning_rate_init=lr,
-        max_iter=1,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, Y)  # builds the layers; its weights are then replaced
-    clf.coefs_ = [W.copy() for W, _ in weights]
-    clf.intercepts_ = [b.copy() for _, b in weights]
-    del clf._optimizer  # it holds references to the old arrays: rebuild it
-    return clf
 
 
 @pytest.mark.parametrize("layers", SHAPES)
@@ -123,7 +96,8 @@ def test_log_loss_trajectory_equals_sklearn_mlp(layers, backend):
     Y = y.astype(int)
     weights = random_weights(layers, scale=0.5)
     lr, epochs = 0.3, 30
-    clf = sklearn_mlp_from(weights, X, Y, lr)
+    clf = sklearn_mlp_from(weights, X, Y, solver="sgd", momentum=0.0,
+                           nesterovs_momentum=False, learning_rate_init=lr)  # fmt: skip
     sk_losses = []
     for _ in range(epochs):
         clf.partial_fit(X, Y)
