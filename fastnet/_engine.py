@@ -7,6 +7,8 @@ It is the only place that knows the kernels' argument lists.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
 
@@ -18,7 +20,7 @@ import scipy.linalg.cython_blas  # noqa: F401
 from threadpoolctl import ThreadpoolController
 
 from . import _kernels
-from ._jit import compiled
+from ._jit import compiled, first_class
 from ._layout import param_layout
 from .optim import GD_CODE, LBFGS_CODE
 
@@ -97,8 +99,40 @@ def _scratch(threads: int, specs: list[tuple[int, type]]) -> list[np.ndarray]:
     return out
 
 
+#: Idle engines kept for reuse (``Engine.acquire``), per (layers, n, dtype), for this many
+#: recently used sizes: building one costs about 0.1 ms, a small problem's whole epoch.
+POOL_SIZES = 8
+_pool: OrderedDict[tuple, list[Engine]] = OrderedDict()
+_pool_lock = threading.Lock()
+
+
 class Engine:
-    """Buffers and kernel calls for a network of widths ``layers`` on ``n`` rows of ``dtype``."""
+    """Buffers and kernel calls for a network of widths ``layers`` on ``n`` rows of ``dtype``.
+
+    ``Engine.acquire`` hands out an idle engine of that size (or a new one) and ``release``
+    gives it back: an engine is used by one call at a time, so threads, and a callback that
+    calls the network during its ``fit``, each get their own buffers.
+    """
+
+    @classmethod
+    def acquire(cls, layers: Sequence[int], n: int, dtype: np.dtype) -> Engine:
+        key = (tuple(int(s) for s in layers), n, np.dtype(dtype).str)
+        with _pool_lock:
+            idle = _pool.get(key)
+            if idle:
+                _pool.move_to_end(key)
+                return idle.pop()
+        return cls(layers, n, dtype)
+
+    def release(self) -> None:
+        """Give the engine back for reuse (it must not be used after this)."""
+        with _pool_lock:
+            idle = _pool.setdefault(self.key, [])
+            _pool.move_to_end(self.key)
+            if len(idle) < 2:
+                idle.append(self)
+            while len(_pool) > POOL_SIZES:
+                _pool.popitem(last=False)
 
     def __init__(self, layers: Sequence[int], n: int, dtype: np.dtype) -> None:
         sizes = np.asarray(layers, dtype=np.int64)
@@ -110,6 +144,7 @@ class Engine:
         self.aoff = rows * np.concatenate(([0], np.cumsum(sizes[1:])[:-1])).astype(np.int64)
         self.dtype = np.dtype(dtype)
         self.n = n
+        self.key = (tuple(int(s) for s in sizes), n, self.dtype.str)
         self.serial = n * self.n_params < PARALLEL_MIN_WORK
         gemm = int(max(fan[self.blas == 1], default=0)) * min(rows, n)
         self.pin_blas = gemm >= BLAS_THREADED_MIN
@@ -173,7 +208,7 @@ class Engine:
         """The arguments every training kernel starts with (``evaluate``'s)."""
         scale = self.dtype.type(1.0 / self.n if scale is None else scale)
         return (params, X, Y, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
-                self.closs, loss_fn, self.g, scale)  # fmt: skip
+                self.closs, first_class(loss_fn, self.dtype), self.g, scale)  # fmt: skip
 
     def trainer(
         self, params, X, Y, loss_fn, optimizer, vec, scal, tol, n_iter_no_change, state,

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 from numba import types
 from numba.core.dispatcher import Dispatcher
+from numba.experimental.function_type import _get_wrapper_address
 
 JIT_OPTIONS = {"cache": True, "fastmath": False, "nogil": True, "error_model": "numpy"}
 
@@ -30,6 +31,38 @@ def loss_type(dtype) -> types.FunctionType:
     return types.FunctionType(scalar(arr, arr, arr, arr))
 
 
+class FirstClass:
+    """A jitted function to pass to a kernel as a first-class function, its address resolved
+    once (numba's ``__wrapper_address__`` protocol).
+
+    Passed as the dispatcher itself, numba looks the compiled function up again on every call
+    (``get_compile_result`` and an LLVM symbol lookup, about 0.2 ms: more than a small
+    problem's whole epoch). The kernel then calls it through its C wrapper, once per row block.
+    """
+
+    __slots__ = ("address", "dispatcher")
+
+    def __init__(self, dispatcher: Dispatcher, dtype) -> None:
+        self.dispatcher = dispatcher
+        self.address = _get_wrapper_address(dispatcher, loss_type(dtype).signature)
+
+    def __wrapper_address__(self) -> int:
+        return self.address
+
+
+_FIRST_CLASS: dict = {}
+
+
+def first_class(dispatcher: Dispatcher, dtype) -> FirstClass:
+    """The ``FirstClass`` of a loss for ``dtype`` (compiled, or loaded from the disk cache, and
+    resolved once per process)."""
+    key = (dispatcher, np.dtype(dtype).str)
+    fc = _FIRST_CLASS.get(key)
+    if fc is None:
+        fc = _FIRST_CLASS[key] = FirstClass(dispatcher, dtype)
+    return fc
+
+
 _ENTRY_POINTS: dict = {}
 
 
@@ -40,8 +73,8 @@ def _type_key(a) -> object:
         f = a.flags
         layout = "C" if f.c_contiguous else "F" if f.f_contiguous else "A"
         return (a.dtype.str, a.ndim, layout, f.writeable, f.aligned)
-    if isinstance(a, Dispatcher):
-        return Dispatcher
+    if isinstance(a, FirstClass):
+        return FirstClass
     return type(a)
 
 
@@ -49,7 +82,7 @@ def compiled(kernel, *args):
     """``kernel``'s compiled entry point for the types of ``args``, compiled (or loaded from the
     disk cache) once per process.
 
-    A jitted loss passed as an argument is typed as a first-class ``FunctionType`` of the
+    A loss is passed as a ``FirstClass`` and typed as a first-class ``FunctionType`` of the
     params' dtype (``args[0]``), not as its own dispatcher type: the dispatcher type carries
     the function's memory address, which changes every process and would defeat the on-disk
     cache (the kernel would recompile in every new process).
@@ -58,7 +91,7 @@ def compiled(kernel, *args):
     entry = _ENTRY_POINTS.get(key)
     if entry is None:
         sig = tuple(
-            loss_type(args[0].dtype) if isinstance(a, Dispatcher) else numba.typeof(a)
+            loss_type(args[0].dtype) if isinstance(a, FirstClass) else numba.typeof(a)
             for a in args
         )
         entry = _ENTRY_POINTS[key] = kernel.compile(sig)

@@ -57,7 +57,8 @@ def drive(
     describe: str,
 ) -> Outcome:
     """Run up to ``epochs`` epochs of ``run`` in blocks; ``record(outcome)`` always runs, also
-    when a block raises (then ``outcome`` describes the epochs applied before it).
+    when a block raises (then ``outcome`` describes the epochs applied before it). ``run``'s
+    ``close()``, if it has one, is called once training ends.
 
     Ctrl-C (SIGINT, in the main thread) during a block is held until the block ends: training
     stops there, ``record`` describes every epoch applied, and ``KeyboardInterrupt`` is raised.
@@ -94,6 +95,9 @@ def drive(
                     if callback(done, float(hist[done - 1])) is True:
                         break
         finally:  # also when a runner raises: the record describes the epochs applied
+            close = getattr(run, "close", None)
+            if close is not None:  # the runner's buffers go back to their pool
+                close()
             if bar is not None:
                 bar.close()
             outcome = Outcome(hist[:done].copy(), done, status)

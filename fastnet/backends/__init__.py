@@ -11,7 +11,8 @@ blocks on the workers):
     ``hist[e]`` gets epoch ``e``'s loss (before its update). ``status`` is ``RAN_ALL``,
     ``CONVERGED`` (the stopping rule, ``tol < 0``: off, whose ``[best, count]`` is carried in
     ``stop_state``; or an L-BFGS minimum) or ``DIVERGED`` (the loss or an updated weight became
-    non-finite: that update is not applied). ``fastnet._training`` drives it.
+    non-finite: that update is not applied). ``fastnet._training`` drives it, and calls
+    ``run.close()``, where a runner has one, when training ends.
 ``loss_grad(params, X, Y, loss) -> (J, g)``
     The mean loss and its flat gradient (a new array).
 ``predict(params, X) -> P``

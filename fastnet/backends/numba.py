@@ -10,7 +10,8 @@ from .._engine import Engine
 
 
 class NumbaBackend:
-    """Fused compiled kernels; buffers are allocated once per call of ``runner``."""
+    """Fused compiled kernels; each call borrows an ``Engine`` (buffers for its data size) from
+    the engines' pool and gives it back when done."""
 
     name = "numba"
 
@@ -18,19 +19,30 @@ class NumbaBackend:
         self.layers = tuple(layers)
         self.dtype = np.dtype(dtype)
 
-    def _engine(self, n: int) -> Engine:
-        return Engine(self.layers, n, self.dtype)
-
     def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
-        engine = self._engine(X.shape[0])
-        return engine.trainer(params, X.ravel(), Y.ravel(), loss.kernel, optimizer, vec, scal,
-                              tol, n_iter_no_change, stop_state)  # fmt: skip
+        engine = Engine.acquire(self.layers, X.shape[0], self.dtype)
+        try:
+            run = engine.trainer(params, X.ravel(), Y.ravel(), loss.kernel, optimizer, vec,
+                                 scal, tol, n_iter_no_change, stop_state)  # fmt: skip
+        except BaseException:
+            engine.release()
+            raise
+        run.close = engine.release  # ``drive`` calls it when training ends
+        return run
 
     def loss_grad(self, params, X, Y, loss):
         n = X.shape[0]
-        J, g = self._engine(n).loss_grad(params, X.ravel(), Y.ravel(), loss.kernel, 1.0 / n)
-        return J, g.copy()
+        engine = Engine.acquire(self.layers, n, self.dtype)
+        try:
+            J, g = engine.loss_grad(params, X.ravel(), Y.ravel(), loss.kernel, 1.0 / n)
+            return J, g.copy()
+        finally:
+            engine.release()
 
     def predict(self, params, X):
         n = X.shape[0]
-        return self._engine(n).predict(params, X.ravel()).reshape(n, -1)
+        engine = Engine.acquire(self.layers, n, self.dtype)
+        try:
+            return engine.predict(params, X.ravel()).reshape(n, -1)
+        finally:
+            engine.release()
