@@ -20,7 +20,7 @@ import scipy.linalg.cython_blas  # noqa: F401
 from threadpoolctl import ThreadpoolController
 
 from . import _kernels
-from ._jit import compiled, first_class
+from ._jit import compiled, first_class, type_key
 from ._layout import param_layout
 from .optim import GD_CODE, LBFGS_CODE
 
@@ -44,9 +44,13 @@ ROWS_MAX = 512
 BLOCK_VALUES = 8192
 ROWS_BLAS: int | None = None
 #: Below this much work per epoch (rows x parameters) the kernels run on one thread: waking a
-#: second thread every epoch costs more than it saves (measured: README, "Kernel variants").
-#: Results do not depend on it (chunks are fixed by n and the layer widths).
-PARALLEL_MIN_WORK = 80_000
+#: second thread every epoch costs more than it saves. Measured on this project's 2-vCPU AMD
+#: EPYC VM with other work running (per epoch, one thread vs two): breast cancer (0.29 M) 183
+#: vs 291 us, S (0.19 M) 167 vs 284, digits-sized 1,797 x (64, 16, 1) (1.9 M) 822 vs 954,
+#: 2,000 x (32, 64, 1) (4.4 M) equal, 5,000 rows (11 M) 4.0 vs 2.9 ms. On an idle machine two
+#: threads win from smaller sizes (Intel, idle: S 58 vs 106 us), but users' machines are never
+#: idle. Results do not depend on it (chunks are fixed by n and the layer widths).
+PARALLEL_MIN_WORK = 4_000_000
 #: OpenBLAS threads a GEMM only above about this many multiply-adds (m * n * k); below it,
 #: there is no need to pin BLAS to one thread around the kernels (which costs ~0.3 ms a call).
 BLAS_THREADED_MIN = 2**18
@@ -169,11 +173,18 @@ class Engine:
         self.gbuf = np.empty((n_chunks, self.n_params), dtype)
         self.closs = np.empty(n_chunks, dtype)
         self.g = np.empty(self.n_params, dtype)
+        self._entries: dict[tuple, object] = {}
 
-    @contextmanager
     def _threads(self):
         """BLAS single-threaded inside the kernels (the kernels' own threads split the rows),
-        and one numba thread for small problems."""
+        and one numba thread for small problems; nothing to do (and nothing done: each of
+        these calls costs microseconds) otherwise."""
+        if self.serial or self.pin_blas:
+            return self._limited_threads()
+        return nullcontext()
+
+    @contextmanager
+    def _limited_threads(self):
         before = numba.get_num_threads()
         with _blas_single_threaded() if self.pin_blas else nullcontext():
             if self.serial:
@@ -230,7 +241,12 @@ class Engine:
         else:
             kernel, args = _kernels.train, (*common, np.int64(optimizer.code), hp, vec, scal)
         tail = (tol, n_iter_no_change, state)
-        train = compiled(kernel, *args, 1, *tail, np.empty(1, self.dtype))
+        # The engine's own buffers always have the same types: only the caller's arrays (and
+        # the kernel) can change which compiled variant runs.
+        key = (kernel, *map(type_key, (params, X, Y, vec, scal, state)))
+        train = self._entries.get(key)
+        if train is None:
+            train = self._entries[key] = compiled(kernel, *args, 1, *tail, np.empty(1, self.dtype))
 
         def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
             with self._threads():

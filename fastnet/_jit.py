@@ -66,7 +66,7 @@ def first_class(dispatcher: Dispatcher, dtype) -> FirstClass:
 _ENTRY_POINTS: dict = {}
 
 
-def _type_key(a) -> object:
+def type_key(a) -> object:
     """What numba's type of ``a`` depends on, cheaply (``numba.typeof`` costs ~20 us a call:
     for a kernel's ~30 arguments that was most of a small ``fit``'s fixed cost)."""
     if isinstance(a, np.ndarray):
@@ -87,7 +87,7 @@ def compiled(kernel, *args):
     the function's memory address, which changes every process and would defeat the on-disk
     cache (the kernel would recompile in every new process).
     """
-    key = (kernel, args[0].dtype.str, *map(_type_key, args))
+    key = (kernel, args[0].dtype.str, *map(type_key, args))
     entry = _ENTRY_POINTS.get(key)
     if entry is None:
         sig = tuple(

@@ -54,7 +54,7 @@ def drive(
     progress: bool,
     block_epochs: int | None,
     record: Callable[[Outcome], None],
-    describe: str,
+    describe: object,
 ) -> Outcome:
     """Run up to ``epochs`` epochs of ``run`` in blocks; ``record(outcome)`` always runs, also
     when a block raises (then ``outcome`` describes the epochs applied before it). ``run``'s
@@ -65,7 +65,7 @@ def drive(
     A second Ctrl-C interrupts at once, as Python normally does.
 
     Raises ``DivergedError`` (after ``record``) when the runner reports divergence;
-    ``describe`` names the optimizer in its message.
+    ``str(describe)`` (formatted only then) names the optimizer in its message.
     """
     adaptive = block_epochs is None
     if block_epochs is None:

@@ -144,12 +144,25 @@ def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
         arr = arr.astype(np.float64)
     elif kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-    with np.errstate(over="ignore"):  # overflow is reported below, with the argument's name
-        out = np.asarray(arr, dtype=dtype, order="C")
-    if not out.flags.writeable:  # the kernels' types are for writeable arrays; we never write
-        out = out.copy()
-    # min and max propagate NaN and show +-inf, without an n x d temporary (memory of a fit)
-    if out.size and not (np.isfinite(out.min()) and np.isfinite(out.max())):
+    flags = arr.flags
+    if arr.dtype == dtype and flags.c_contiguous and flags.writeable:
+        out = arr  # already what the kernels take (the common case: no conversion to watch)
+    else:
+        if arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize:
+            with np.errstate(over="ignore"):  # overflow is reported below, naming the argument
+                out = np.asarray(arr, dtype=dtype, order="C")
+        else:  # integers and narrower floats cannot overflow
+            out = np.asarray(arr, dtype=dtype, order="C")
+        if not out.flags.writeable:  # the kernels' types are for writeable arrays; we never write
+            out = out.copy()
+    # A finite sum means every value is finite (NaN and inf propagate), in one fast pass and
+    # without an n x d temporary (memory of a fit); only when it is not (possibly just a sum
+    # of large values that overflows) do min and max decide.
+    if (
+        out.size
+        and not np.isfinite(np.add.reduce(out, axis=None))
+        and not (np.isfinite(out.min()) and np.isfinite(out.max()))
+    ):
         if np.isfinite(arr.astype(np.float64)).all():
             raise ValueError(
                 f"{name} has values too large for {dtype.name} (they overflow to inf)"

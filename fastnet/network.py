@@ -314,7 +314,7 @@ class Network:
                 self.n_evals_ = outcome.epochs + (outcome.status == DIVERGED)
 
         drive(run, epochs, self._dtype, callback=callback, progress=progress,
-              block_epochs=block_epochs, record=record, describe=repr(opt))  # fmt: skip
+              block_epochs=block_epochs, record=record, describe=opt)  # fmt: skip
         return self
 
     def _check_optimizer(self, optimizer: object, lr: object) -> optim.Optimizer:

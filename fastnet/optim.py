@@ -29,6 +29,7 @@ recomputes them first, since it may be given other data), ``s_i``/``y_i`` the la
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass, fields
@@ -79,6 +80,13 @@ def _integer(value: object, name: str, minimum: int) -> int:
     return value
 
 
+@functools.cache
+def _names(cls: type) -> tuple[str, ...]:
+    """The hyper-parameters' names, in field order (``dataclasses.fields`` costs microseconds
+    a call: ``fit`` asks for them every time)."""
+    return tuple(f.name for f in fields(cls))
+
+
 @dataclass(frozen=True)
 class Optimizer:
     """Base class: a frozen set of hyper-parameters (compared by value)."""
@@ -95,7 +103,7 @@ class Optimizer:
 
     def hyper(self) -> np.ndarray:
         """The hyper-parameters as float64, in the order the kernels read them."""
-        return np.array([float(getattr(self, f.name)) for f in fields(self)], np.float64)
+        return np.array([float(getattr(self, name)) for name in _names(type(self))], np.float64)
 
     def state_sizes(self, n_params: int) -> tuple[int, int]:
         """Lengths of ``vec`` and ``scal`` for ``n_params`` parameters."""
@@ -108,21 +116,22 @@ class Optimizer:
 
     def check_dtype(self, dtype: np.dtype) -> None:
         """Raise ``ValueError`` when a step size is 0 or inf once rounded to ``dtype``."""
-        for f in fields(self):
-            if f.name in self._step_sizes:
-                value = getattr(self, f.name)
-                with np.errstate(over="ignore"):
-                    rounded = dtype.type(value)
-                if not np.isfinite(rounded) or rounded == 0:
-                    raise ValueError(
-                        f"{f.name}={value} is {'too large' if rounded else 'too small'} for "
-                        f"{dtype.name} (it rounds to {rounded})"
-                    )
+        if dtype == np.float64:  # the values are finite, positive Python floats already
+            return
+        for name in self._step_sizes:
+            value = getattr(self, name)
+            with np.errstate(over="ignore"):
+                rounded = dtype.type(value)
+            if not np.isfinite(rounded) or rounded == 0:
+                raise ValueError(
+                    f"{name}={value} is {'too large' if rounded else 'too small'} for "
+                    f"{dtype.name} (it rounds to {rounded})"
+                )
 
     _step_sizes: ClassVar[tuple[str, ...]] = ()
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in _names(type(self)))
         return f"{type(self).__name__}({args})"
 
 
