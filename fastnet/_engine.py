@@ -175,6 +175,15 @@ class Engine:
         self.g = np.empty(self.n_params, dtype)
         self._entries: dict[tuple, object] = {}
 
+    def _entry(self, kernel, callers, args):
+        """``compiled(kernel, *args)``, looked up by the types of the ``callers``' arrays only:
+        the engine's own buffers always have the same types."""
+        key = (kernel, *map(type_key, callers))
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = compiled(kernel, *args)
+        return entry
+
     def _threads(self):
         """BLAS single-threaded inside the kernels (the kernels' own threads split the rows),
         and one numba thread for small problems; nothing to do (and nothing done: each of
@@ -211,8 +220,9 @@ class Engine:
         args = self._args(params, X, Y, loss_fn, scale) + (
             np.int64(GD_CODE), np.zeros(1), empty, np.zeros(1), 0, -1.0, 1, np.zeros(2), hist
         )  # fmt: skip
+        train = self._entry(_kernels.train, (params, X, Y), args)
         with self._threads():
-            compiled(_kernels.train, *args)(*args)
+            train(*args)
         return hist[0], self.g
 
     def _args(self, params, X, Y, loss_fn, scale):
@@ -243,10 +253,8 @@ class Engine:
         tail = (tol, n_iter_no_change, state)
         # The engine's own buffers always have the same types: only the caller's arrays (and
         # the kernel) can change which compiled variant runs.
-        key = (kernel, *map(type_key, (params, X, Y, vec, scal, state)))
-        train = self._entries.get(key)
-        if train is None:
-            train = self._entries[key] = compiled(kernel, *args, 1, *tail, np.empty(1, self.dtype))
+        train = self._entry(kernel, (params, X, Y, vec, scal, state),
+                            (*args, 1, *tail, np.empty(1, self.dtype)))  # fmt: skip
 
         def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
             with self._threads():
@@ -257,7 +265,8 @@ class Engine:
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Output activations of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
+        args = (params, X, *self._common(), out)
+        predict = self._entry(_kernels.predict, (params, X), args)
         with self._threads():
-            args = (params, X, *self._common(), out)
-            compiled(_kernels.predict, *args)(*args)
+            predict(*args)
         return out
