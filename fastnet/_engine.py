@@ -19,7 +19,7 @@ import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401
 from threadpoolctl import ThreadpoolController
 
-from . import _kernels
+from . import _jit, _kernels
 from ._jit import compiled, first_class, type_key
 from ._layout import param_layout
 from .optim import GD_CODE, LBFGS_CODE
@@ -186,18 +186,19 @@ class Engine:
 
     def _threads(self):
         """BLAS single-threaded inside the kernels (the kernels' own threads split the rows),
-        and one numba thread for small problems; nothing to do (and nothing done: each of
-        these calls costs microseconds) otherwise."""
-        if self.serial or self.pin_blas:
-            return self._limited_threads()
-        return nullcontext()
+        one numba thread for small problems, at most ``set_threads``'s otherwise; nothing to
+        do (and nothing done: each of these calls costs microseconds) in the common case."""
+        want = 1 if self.serial else _jit.max_threads
+        if want is None and not self.pin_blas:
+            return nullcontext()
+        return self._limited_threads(want)
 
     @contextmanager
-    def _limited_threads(self):
+    def _limited_threads(self, want: int | None):
         before = numba.get_num_threads()
         with _blas_single_threaded() if self.pin_blas else nullcontext():
-            if self.serial:
-                numba.set_num_threads(1)
+            if want is not None and want < before:
+                numba.set_num_threads(want)
             try:
                 yield
             finally:

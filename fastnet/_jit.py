@@ -122,3 +122,34 @@ def start_threading_layer() -> None:
     finally:
         if not user_set:
             del os.environ["OMP_WAIT_POLICY"]
+
+
+#: The most threads the kernels use (``set_threads``); ``None``: numba's own setting.
+max_threads: int | None = None
+
+
+def set_threads(threads: int | None) -> int | None:
+    """Use at most ``threads`` threads in fastnet's kernels (``None``: numba's setting, all the
+    cores unless ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads`` say otherwise); returns the
+    previous value, so ``fastnet.set_threads(previous)`` restores it.
+
+    Results do not depend on it: rows are split into the same chunks for any thread count.
+    Problems below ``_engine.PARALLEL_MIN_WORK`` rows x parameters run on one thread anyway.
+    """
+    global max_threads
+    if threads is not None:
+        limit = numba.config.NUMBA_NUM_THREADS
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+            raise TypeError(f"threads must be an integer or None, got {type(threads).__name__}")
+        if not 1 <= threads <= limit:
+            raise ValueError(
+                f"threads must be between 1 and {limit} (NUMBA_NUM_THREADS), got {threads}"
+            )
+        threads = int(threads)
+    previous, max_threads = max_threads, threads
+    return previous
+
+
+def get_threads() -> int | None:
+    """The limit ``set_threads`` set (``None``: none)."""
+    return max_threads

@@ -10,6 +10,7 @@ import pytest
 from conftest import DTYPES, LOSSES, make_data, random_weights
 
 import fastnet
+import fastnet._engine
 from fastnet import Network, _kernels
 from fastnet.data import demo_datasets
 
@@ -148,6 +149,40 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     for (W, b), (W2, b2) in zip(runs[0].weights, runs[1].weights, strict=True):
         np.testing.assert_array_equal(W, W2)
         np.testing.assert_array_equal(b, b2)
+
+
+def test_set_threads_limits_the_kernels_threads_and_changes_no_number(monkeypatch):
+    monkeypatch.setattr(fastnet._engine, "PARALLEL_MIN_WORK", 0)  # small, but threaded anyway
+    monkeypatch.setattr(fastnet._engine, "ROWS_BLAS", 125)
+    X, y = make_data((6, 8, 1), n=2000)
+    seen = []
+    real = numba.set_num_threads
+    monkeypatch.setattr(numba, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    default = Network((6, 8, 1), loss="log").fit(X, y, epochs=20, tol=None)
+    assert seen == []  # no limit, nothing to change: not even a call
+    previous = fastnet.set_threads(1)
+    try:
+        assert previous is None and fastnet.get_threads() == 1
+        one = Network((6, 8, 1), loss="log").fit(X, y, epochs=20, tol=None)
+    finally:
+        fastnet.set_threads(previous)
+    assert fastnet.get_threads() is None
+    if numba.config.NUMBA_NUM_THREADS > 1:
+        assert 1 in seen  # the kernels ran on one thread, and numba's setting came back
+        assert seen[-1] == numba.config.NUMBA_NUM_THREADS
+    np.testing.assert_array_equal(default.history_, one.history_)
+    np.testing.assert_array_equal(default.weights[0][0], one.weights[0][0])
+
+
+@pytest.mark.parametrize(
+    ("threads", "error"),
+    [(0, ValueError), (-1, ValueError), (10**6, ValueError), (1.0, TypeError), (True, TypeError),
+     ("2", TypeError)],
+)  # fmt: skip
+def test_set_threads_rejects_bad_values(threads, error):
+    with pytest.raises(error, match="threads"):
+        fastnet.set_threads(threads)
+    assert fastnet.get_threads() is None
 
 
 def test_a_second_fit_does_not_recompile():
