@@ -53,6 +53,18 @@ def check_int(value: object, name: str, minimum: int) -> int:
     return value
 
 
+def check_n_iter_no_change(value: object, name: str = "n_iter_no_change") -> int | float:
+    """An integer ``>= 1`` (as ``check_int``), or infinity (``np.inf``: never stop by ``tol``),
+    as scikit-learn's ``n_iter_no_change`` accepts."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        if value == math.inf:
+            return math.inf
+        raise TypeError(
+            f"{name} must be an integer or np.inf, got {type(value).__name__} {value!r}"
+        )
+    return check_int(value, name, 1)
+
+
 def check_bool(value: object, name: str) -> bool:
     """``True`` or ``False`` (Python or NumPy booleans only: ``"no"`` is not false)."""
     if not isinstance(value, (bool, np.bool_)):
