@@ -278,6 +278,12 @@ class Network:
             When the loss or an updated weight becomes non-finite (the step size is too
             large for the data). The network keeps the last finite weights and ``history_``
             holds the losses up to that point.
+        ValueError, TypeError
+            For invalid arguments or data, before anything is computed; the network is left
+            as it was. This includes an ``X`` with a value larger in magnitude than
+            ``sqrt(finfo(dtype).max)`` (1.3e154 in float64, 1.8e19 in float32): its products
+            with the first layer's weights could overflow, and it needs scaling (the same rule
+            holds for ``predict``, ``loss`` and ``score``; see ``_validation.input_limit``).
         """
         opt = self._check_optimizer(optimizer, lr)
         progress = check_bool(progress, "progress")
