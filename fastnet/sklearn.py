@@ -9,6 +9,9 @@ Continuing training: ``warm_start=True`` makes ``fit`` continue from the current
 ``partial_fit`` runs ``epochs`` (default 1) more epochs from them. Both follow the same
 trajectory as one longer ``fit``, bit for bit, when ``tol=None`` (with a ``tol``, the stopping
 rule's "best loss so far" starts afresh in every call, as in ``Network.fit``).
+
+A ``fit`` or ``partial_fit`` that raises ``ValueError`` or ``TypeError`` (bad hyper-parameters
+or data) leaves the estimator as it was.
 """
 
 from __future__ import annotations
@@ -123,7 +126,22 @@ class _BaseFastNet(BaseEstimator):
         }
 
     def _fit(self, X, y, *, incremental: bool, epochs: int | None = None, classes=None):
-        """Shared body of ``fit`` (``incremental=False``) and ``partial_fit`` (``True``)."""
+        """Shared body of ``fit`` (``incremental=False``) and ``partial_fit`` (``True``).
+
+        A ``ValueError`` or ``TypeError`` (bad hyper-parameters or data, found by these checks
+        or by ``Network.fit``'s before it trains) leaves the estimator as it was: every
+        attribute this call set is put back.
+        """
+        before = dict(vars(self))
+        try:
+            return self._fit_checked(X, y, incremental=incremental, epochs=epochs,
+                                     classes=classes)  # fmt: skip
+        except (ValueError, TypeError):
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _fit_checked(self, X, y, *, incremental: bool, epochs: int | None, classes):
         p = self._check_params()
         if incremental:
             epochs, tol = check_int(epochs, "epochs", 1), None
@@ -154,7 +172,7 @@ class _BaseFastNet(BaseEstimator):
                 f"{type(self).__name__} ran max_epochs={epochs} epochs and the loss still "
                 f"improved by more than tol={tol}; increase max_epochs to train longer.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return self
 
@@ -332,7 +350,8 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         y : array-like of shape (n,) or (n, k)
         classes : array-like of shape (2,), optional
             Both class labels; required in the first call when ``y`` is 1-D (a batch may hold
-            only one of them). Not needed for multi-label ``y``.
+            only one of them), and when given later it must name the same classes (a
+            ``ValueError`` otherwise, as in scikit-learn). Not needed for multi-label ``y``.
         epochs : int, default=1
             Epochs to run; ``tol`` and ``max_epochs`` do not apply here.
 
@@ -345,6 +364,14 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
     def _encode_y(self, y, *, reset: bool, classes, incremental: bool) -> np.ndarray:
         """0/1 targets ``(n, n_outputs)``; sets ``classes_`` and ``n_outputs_`` on ``reset``."""
         check_classification_targets(y)
+        if not reset and classes is not None and y.ndim == 1:
+            # scikit-learn's _check_partial_fit_first_call: the first call fixed the classes
+            given = np.unique(np.asarray(classes))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} is not the same as in the first call to fit or "
+                    f"partial_fit, which fixed classes_={self.classes_.tolist()}"
+                )
         if y.ndim == 2:
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(

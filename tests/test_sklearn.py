@@ -2,7 +2,9 @@
 
 Where a test needs expected numbers it gets them from ``fastnet.Network`` (tested on its own
 against three witnesses in test_witnesses.py) on targets the test encodes itself: the
-estimators must be thin wrappers that give exactly what the network gives.
+estimators must be thin wrappers that give exactly what the network gives. For scikit-learn's
+semantics (the stopping rule, its keyword arguments, dtypes, ``partial_fit``'s ``classes``)
+the witness is scikit-learn's ``MLPClassifier`` itself.
 """
 
 import os
@@ -14,6 +16,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -398,3 +401,49 @@ def test_the_default_solver_trains_breast_cancer_well():
     assert pipe[-1].solver == "lbfgs" and pipe[-1].network_.optimizer == fastnet.optim.LBFGS()
     assert pipe[-1].n_iter_ < 200  # gradient descent needs about 1,000 epochs here
     assert pipe.score(X_te, y_te) >= 0.95
+
+
+# ---------------------------------------------------------------------- scikit-learn's semantics
+def test_partial_fit_with_other_classes_raises_as_in_scikit_learn():
+    X, y = small_data()
+    sk = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="is not the same as on last call"):
+        sk.partial_fit(X, y, classes=[1, 2])
+    clf = FastNetClassifier(solver="gd").partial_fit(X, y, classes=[0, 1])
+    before = _fitted_state(clf)
+    with pytest.raises(ValueError, match=r"classes=\[1, 2\] is not the same as in the first"):
+        clf.partial_fit(X, y, classes=[1, 2])
+    _assert_same_state(clf, before)
+    clf.partial_fit(X, y, classes=[1, 0])  # the same classes, in any order
+    assert clf.n_iter_ == 2
+    fitted = FastNetClassifier(max_epochs=3, tol=None).fit(X, y)  # classes_ fixed by fit
+    with pytest.raises(ValueError, match=r"classes=\[0, 2\] is not the same"):
+        fitted.partial_fit(X, y, classes=[0, 2])
+
+
+def _assert_same_state(est, state):
+    weights, curve, n_iter = _fitted_state(est)
+    for x, y in zip(weights, state[0], strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert curve == state[1] and n_iter == state[2]
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_X_so_large_that_the_first_layer_overflows_is_an_error_naming_X(dtype):
+    # scikit-learn's test_nonfinite_params: X = finfo.max * U(0, 1)
+    rng = np.random.RandomState(0)
+    X = np.finfo(dtype).max * rng.uniform(size=(100, 2)).astype(dtype)
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    fresh = FastNetClassifier(dtype=dtype)
+    with pytest.raises(ValueError, match="X has values as large as .* Scale X first"):
+        fresh.fit(X, y)
+    assert vars(fresh) == vars(FastNetClassifier(dtype=dtype))  # left as it was
+    Xs = X / np.finfo(dtype).max
+    clf = FastNetClassifier(dtype=dtype, max_epochs=3, tol=None).fit(Xs, y)
+    before = dict(vars(clf))
+    with pytest.raises(ValueError, match="Scale X first"):
+        clf.fit(X, y)
+    assert all(vars(clf)[k] is v for k, v in before.items()) and vars(clf).keys() == before.keys()
+    with pytest.raises(ValueError, match="Scale X first"):
+        clf.predict(X)
