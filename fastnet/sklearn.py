@@ -120,7 +120,7 @@ class _BaseFastNet(BaseEstimator):
             "max_epochs": check_int(self.max_epochs, "max_epochs", 1),
             "tol": None if self.tol is None else check_float(self.tol, "tol", positive=False),
             "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", 1),
-            "dtype": check_dtype(self.dtype),
+            "dtype": None if self.dtype is None else check_dtype(self.dtype),
             "backend": check_backend(self.backend),
             "verbose": check_int(verbose, "verbose", 0),
         }
@@ -149,10 +149,14 @@ class _BaseFastNet(BaseEstimator):
             epochs, tol = p["max_epochs"], p["tol"]
         fitted = hasattr(self, "network_")
         reset = not fitted or (not incremental and not self.warm_start)
+        dtype = p["dtype"]
+        if dtype is None:  # X's floating dtype when starting, the network's when continuing
+            dtype = (np.float64, np.float32) if reset else self.network_.dtype
         X, y = validate_data(
-            self, X, y, reset=reset, dtype=p["dtype"], multi_output=True,
+            self, X, y, reset=reset, dtype=dtype, multi_output=True,
             y_numeric=isinstance(self, RegressorMixin),
         )  # fmt: skip
+        p["dtype"] = check_dtype(X.dtype)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = self._encode_y(y, reset=reset, classes=classes, incremental=incremental)
@@ -265,8 +269,11 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         loss is not below ``best - tol``. ``None`` runs exactly ``max_epochs`` epochs.
     n_iter_no_change : int, default=10
         See ``tol``.
-    dtype : np.float64 or np.float32, default=np.float64
-        Precision of the weights and the computation.
+    dtype : np.float64, np.float32 or None, default=None
+        Precision of the weights, the computation and of what ``predict``/``predict_proba``
+        return. ``None`` follows ``X``, as scikit-learn does: float32 input trains in float32,
+        any other input in float64; ``warm_start`` and ``partial_fit`` then keep the dtype
+        of the first fit (its input is converted).
     random_state : int, RandomState or None, default=None
         Seed of the initial weights; an int ``s`` gives ``Network(seed=s)``'s weights.
     backend : {"numba", "numpy"}, default="numba"
@@ -309,7 +316,7 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         max_epochs=1000,
         tol=1e-4,
         n_iter_no_change=10,
-        dtype=np.float64,
+        dtype=None,
         random_state=None,
         backend="numba",
         verbose=0,
@@ -495,8 +502,11 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         is about ten times smaller than a log loss (0.03 vs 0.7 at the start, typically).
     n_iter_no_change : int, default=10
         See ``tol``.
-    dtype : np.float64 or np.float32, default=np.float64
-        Precision of the weights and the computation.
+    dtype : np.float64, np.float32 or None, default=None
+        Precision of the weights, the computation and of what ``predict``/``predict_proba``
+        return. ``None`` follows ``X``, as scikit-learn does: float32 input trains in float32,
+        any other input in float64; ``warm_start`` and ``partial_fit`` then keep the dtype
+        of the first fit (its input is converted).
     random_state : int, RandomState or None, default=None
         Seed of the initial weights; an int ``s`` gives ``Network(seed=s)``'s weights.
     backend : {"numba", "numpy"}, default="numba"
@@ -541,7 +551,7 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         max_epochs=1000,
         tol=1e-5,
         n_iter_no_change=10,
-        dtype=np.float64,
+        dtype=None,
         random_state=None,
         backend="numba",
         verbose=0,
@@ -623,5 +633,5 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
     def predict(self, X):
         """Predicted targets, shape ``(n,)`` or ``(n, k)`` like the ``y`` of ``fit``."""
         P = self._outputs(X).astype(np.float64)
-        Y = self.target_offset_ + self.target_scale_ * P
+        Y = (self.target_offset_ + self.target_scale_ * P).astype(self.network_.dtype, copy=False)
         return Y[:, 0] if self.n_outputs_ == 1 else Y

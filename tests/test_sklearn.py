@@ -10,6 +10,7 @@ the witness is scikit-learn's ``MLPClassifier`` itself.
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -426,6 +427,61 @@ def _assert_same_state(est, state):
     for x, y in zip(weights, state[0], strict=True):
         np.testing.assert_array_equal(x, y)
     assert curve == state[1] and n_iter == state[2]
+
+
+# ---------------------------------------------------------------------- dtype
+@pytest.mark.parametrize(
+    ("X_dtype", "expected"),
+    [(np.float32, np.float32), (np.float64, np.float64), (np.float16, np.float64),
+     (np.int64, np.float64), (bool, np.float64)],
+)  # fmt: skip
+def test_default_dtype_follows_X_as_scikit_learn_does(X_dtype, expected):
+    X, y = small_data()
+    X = (X > 0) if X_dtype is bool else (3 * X).astype(X_dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)
+    assert sk.coefs_[0].dtype == expected  # the witness: scikit-learn's weights' dtype
+    clf = FastNetClassifier(hidden_layer_sizes=(4,), solver="gd", max_epochs=20, tol=None,
+                            random_state=0).fit(X, y)  # fmt: skip
+    assert clf.network_.dtype == expected
+    net = Network((5, 4, 1), loss="log", dtype=expected, seed=0)
+    net.fit(X.astype(expected), y, lr=0.5, epochs=20, tol=None)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == expected
+    np.testing.assert_array_equal(proba[:, 1], net.predict_proba(X.astype(expected)))
+    reg = FastNetRegressor(hidden_layer_sizes=(4,), max_epochs=5, tol=None).fit(X, y + 1.0)
+    assert reg.network_.dtype == expected and reg.predict(X).dtype == expected
+
+
+def test_everything_returned_is_in_the_networks_dtype():
+    X, y = small_data()
+    reg = FastNetRegressor(dtype=np.float32, max_epochs=20, tol=None, random_state=0)
+    reg.fit(X, 10 * y + X[:, 0])
+    pred = reg.predict(X)
+    assert pred.dtype == np.float32
+    P = reg.network_.predict_proba(X.astype(np.float32)).astype(np.float64)
+    expected = reg.target_offset_ + reg.target_scale_ * P  # in float64, then rounded once
+    np.testing.assert_array_equal(pred, expected.astype(np.float32))
+    clf = FastNetClassifier(dtype=np.float32, max_epochs=5, tol=None).fit(X, y)
+    assert clf.predict_proba(X).dtype == np.float32
+    Y = np.column_stack([y, 1 - y])
+    multi = FastNetClassifier(dtype=np.float32, max_epochs=5, tol=None).fit(X, Y)
+    assert multi.predict_proba(X).dtype == np.float32
+
+
+def test_continuing_keeps_the_dtype_of_the_first_fit():
+    X, y = small_data()
+    clf = FastNetClassifier(solver="gd", random_state=0, tol=None).partial_fit(
+        X.astype(np.float32), y, classes=[0, 1], epochs=5
+    )
+    clf.partial_fit(X, y, epochs=5)  # float64 data: converted, the network stays float32
+    assert clf.network_.dtype == np.float32
+    one = FastNetClassifier(solver="gd", random_state=0, max_epochs=10, tol=None)
+    one.fit(X.astype(np.float32), y)
+    _assert_same_trajectory(clf, one)
+    clf.set_params(dtype=np.float64).partial_fit(X, y)  # an explicit dtype applies
+    assert clf.network_.dtype == np.float64
 
 
 # ---------------------------------------------------------------------- bad input
