@@ -611,8 +611,11 @@ def first_order_step(opt, hp, params, g, vec, scal, commit):
 
 @jit
 def stop_rule(loss, tol, n_iter_no_change, state):
-    """scikit-learn's rule: count epochs that fail to beat the best loss by more than ``tol``;
-    True when ``n_iter_no_change`` have in a row. ``state = [best, count]``; ``tol < 0``: off."""
+    """scikit-learn's rule (``BaseMultilayerPerceptron._update_no_improvement_count`` and the
+    test after it): count epochs whose loss is above ``best - tol`` (reset to 0 otherwise), then
+    lower ``best`` to the loss; True once the count *exceeds* ``n_iter_no_change``, i.e. after
+    ``n_iter_no_change + 1`` such epochs in a row. ``state = [best, count]``; ``tol < 0``: off.
+    ``backends.numpy.stopping_rule`` is the same rule for the runners written in Python."""
     if tol < 0:
         return False
     if loss > state[0] - tol:
@@ -621,7 +624,7 @@ def stop_rule(loss, tol, n_iter_no_change, state):
         state[1] = 0
     if loss < state[0]:
         state[0] = loss
-    return state[1] >= n_iter_no_change
+    return state[1] > n_iter_no_change
 
 
 @jit

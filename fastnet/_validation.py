@@ -53,6 +53,18 @@ def check_int(value: object, name: str, minimum: int) -> int:
     return value
 
 
+def check_n_iter_no_change(value: object, name: str = "n_iter_no_change") -> int | float:
+    """An integer ``>= 1`` (as ``check_int``), or infinity (``np.inf``: never stop by ``tol``),
+    as scikit-learn's ``n_iter_no_change`` accepts."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        if value == math.inf:
+            return math.inf
+        raise TypeError(
+            f"{name} must be an integer or np.inf, got {type(value).__name__} {value!r}"
+        )
+    return check_int(value, name, 1)
+
+
 def check_bool(value: object, name: str) -> bool:
     """``True`` or ``False`` (Python or NumPy booleans only: ``"no"`` is not false)."""
     if not isinstance(value, (bool, np.bool_)):
@@ -123,12 +135,31 @@ def to_array(a: object, name: str) -> np.ndarray:
         ) from exc
 
 
-def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
+def input_limit(dtype: np.dtype) -> float:
+    """The largest ``|x|`` that ``check_X`` accepts: ``sqrt(finfo(dtype).max)``, about 1.3e154
+    for float64 and 1.8e19 for float32.
+
+    Below it, an input times a weight of at most the same size is finite, so the first layer's
+    products ``x_i * W_ij`` (and the gradient's ``x_i * delta_j``) cannot overflow for any
+    weights a network can reasonably hold. The rule depends on ``X`` alone, not on the current
+    weights: a weight-dependent bound (``max|X| * max_j sum_i |W_ij| + max|b|`` against
+    ``finfo.max``) would accept such an ``X`` at small initial weights only for the first
+    gradient step (``~ lr * |X|``) to push the weights to the same scale and overflow the next
+    epoch, reported as a divergence instead of as the data's scale. Inputs this large saturate
+    every sigmoid (it is flat beyond ``|z| ~ 40``) anyway: they need scaling.
+    """
+    return float(np.sqrt(np.finfo(dtype).max))
+
+
+def as_float_array(
+    a: object, name: str, dtype: np.dtype, *, max_abs: float | None = None
+) -> np.ndarray:
     """A finite, C-contiguous, native-order, writeable array of ``dtype``.
 
     The result is ``a`` itself only when ``a`` already is exactly that; otherwise a new array.
     Booleans and integers are converted; strings, objects other than real numbers and complex
-    numbers are rejected. Any shape (0-d included) is kept as is.
+    numbers are rejected. Any shape (0-d included) is kept as is. With ``max_abs``, a value
+    whose magnitude exceeds it is an error too (``check_X``'s ``input_limit``).
     """
     arr = to_array(a, name)
     kind = arr.dtype.kind
@@ -155,19 +186,23 @@ def as_float_array(a: object, name: str, dtype: np.dtype) -> np.ndarray:
             out = np.asarray(arr, dtype=dtype, order="C")
         if not out.flags.writeable:  # the kernels' types are for writeable arrays; we never write
             out = out.copy()
-    # A finite sum means every value is finite (NaN and inf propagate), in one fast pass and
-    # without an n x d temporary (memory of a fit); only when it is not (possibly just a sum
-    # of large values that overflows) do min and max decide.
-    if (
-        out.size
-        and not np.isfinite(np.add.reduce(out, axis=None))
-        and not (np.isfinite(out.min()) and np.isfinite(out.max()))
-    ):
+    if not out.size:
+        return out
+    # min and max propagate NaN and show +-inf, without an n x d temporary (memory of a fit)
+    lo, hi = out.min(), out.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         if np.isfinite(arr.astype(np.float64)).all():
             raise ValueError(
                 f"{name} has values too large for {dtype.name} (they overflow to inf)"
             )
         raise ValueError(f"{name} contains NaN or infinity")
+    if max_abs is not None and max(-lo, hi) > max_abs:
+        raise ValueError(
+            f"{name} has values as large as {float(max(-lo, hi)):.3g} in magnitude, above "
+            f"sqrt(finfo({dtype.name}).max) = {max_abs:.3g}: the first layer's products "
+            f"{name} @ W could overflow {dtype.name}. Scale {name} first (e.g. with "
+            "sklearn.preprocessing.StandardScaler)"
+        )
     return out
 
 
@@ -190,8 +225,9 @@ def weights_dtype(arrays: list[np.ndarray]) -> np.dtype:
 
 
 def check_X(X: object, n_features: int, dtype: np.dtype, name: str = "X") -> np.ndarray:
-    """``(n, n_features)`` finite, C-contiguous, of ``dtype``; ``n >= 1``."""
-    arr = as_float_array(X, name, dtype)
+    """``(n, n_features)`` finite, C-contiguous, of ``dtype``; ``n >= 1``; no value larger in
+    magnitude than ``input_limit(dtype)`` (their products with the weights could overflow)."""
+    arr = as_float_array(X, name, dtype, max_abs=input_limit(dtype))
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
     if arr.shape[0] == 0:

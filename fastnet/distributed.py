@@ -64,7 +64,7 @@ def fit(
     lr: float | None = None,
     epochs: int = 1000,
     tol: float | None = 1e-4,
-    n_iter_no_change: int = 10,
+    n_iter_no_change: int | float = 10,
     callback: Callable[[int, float], object] | None = None,
     progress: bool = False,
     block_epochs: int | None = None,

@@ -19,6 +19,7 @@ from ._validation import (
     check_float,
     check_int,
     check_layers,
+    check_n_iter_no_change,
     check_outputs,
     check_X,
     check_y,
@@ -232,7 +233,7 @@ class Network:
         lr: float = _UNSET,
         epochs: int = 1000,
         tol: float | None = 1e-4,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: int | float = 10,
         callback: Callable[[int, float], object] | None = None,
         progress: bool = False,
         block_epochs: int | None = None,
@@ -254,10 +255,13 @@ class Network:
         one iteration (one line search, usually one or two evaluations); ``n_evals_`` counts
         the loss+gradient evaluations of this call.
 
-        Stopping rule: with ``tol=None`` exactly ``epochs`` epochs run. Otherwise an epoch
-        *fails to improve* when its loss is greater than ``best - tol``, ``best`` being the
-        lowest loss seen so far in this call; training stops (``converged_ = True``) after
-        ``n_iter_no_change`` consecutive such epochs, or after ``epochs`` epochs. L-BFGS also
+        Stopping rule, scikit-learn's (``MLPClassifier``'s ``tol`` and ``n_iter_no_change``):
+        with ``tol=None`` exactly ``epochs`` epochs run. Otherwise an epoch *fails to improve*
+        when its loss is greater than ``best - tol``, ``best`` being the lowest loss of the
+        epochs before it in this call; training stops (``converged_ = True``) when more than
+        ``n_iter_no_change`` consecutive epochs have failed, i.e. at the end of the
+        ``(n_iter_no_change + 1)``-th, or after ``epochs`` epochs. ``n_iter_no_change=np.inf``
+        never stops by ``tol``. L-BFGS uses the same rule on its per-iteration losses, and also
         stops (``converged_ = True``) when no step lowers the loss any more.
 
         ``callback(epochs_done, last_loss)`` runs between compiled blocks of ``block_epochs``
@@ -274,13 +278,19 @@ class Network:
             When the loss or an updated weight becomes non-finite (the step size is too
             large for the data). The network keeps the last finite weights and ``history_``
             holds the losses up to that point.
+        ValueError, TypeError
+            For invalid arguments or data, before anything is computed; the network is left
+            as it was. This includes an ``X`` with a value larger in magnitude than
+            ``sqrt(finfo(dtype).max)`` (1.3e154 in float64, 1.8e19 in float32): its products
+            with the first layer's weights could overflow, and it needs scaling (the same rule
+            holds for ``predict``, ``loss`` and ``score``; see ``_validation.input_limit``).
         """
         opt = self._check_optimizer(optimizer, lr)
         progress = check_bool(progress, "progress")
         epochs = check_int(epochs, "epochs", 1)
         if tol is not None:
             tol = check_float(tol, "tol", positive=False)
-        n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change", 1)
+        n_iter_no_change = check_n_iter_no_change(n_iter_no_change)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
         if block_epochs is not None:
@@ -299,6 +309,8 @@ class Network:
             scal[optim.LB_HAVE] = 0  # loss and gradient are recomputed on this call's data
         evals_before = scal[optim.LB_EVALS] if lbfgs else 0.0
         stop_state = np.array([np.inf, 0.0])  # best loss, epochs without improvement
+        if n_iter_no_change == np.inf:  # the count never exceeds the epochs of this call
+            n_iter_no_change = epochs
         run = backend.runner(self._params, Xc, Y, self._loss, opt, vec, scal,
                              -1.0 if tol is None else float(tol), n_iter_no_change,
                              stop_state)  # fmt: skip

@@ -9,6 +9,12 @@ Continuing training: ``warm_start=True`` makes ``fit`` continue from the current
 ``partial_fit`` runs ``epochs`` (default 1) more epochs from them. Both follow the same
 trajectory as one longer ``fit``, bit for bit, when ``tol=None`` (with a ``tol``, the stopping
 rule's "best loss so far" starts afresh in every call, as in ``Network.fit``).
+
+scikit-learn's ``MLPClassifier`` keyword arguments for a sigmoid full-batch network work
+unchanged: ``max_iter`` (an alias of ``max_epochs``), ``learning_rate_init`` (an alias of
+``learning_rate``), ``activation="logistic"``, ``batch_size`` of at least the number of rows
+and ``shuffle``. A ``fit`` or ``partial_fit`` that raises ``ValueError`` or ``TypeError`` (bad
+hyper-parameters or data) leaves the estimator as it was.
 """
 
 from __future__ import annotations
@@ -25,7 +31,14 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import optim
-from ._validation import check_backend, check_dtype, check_float, check_int
+from ._validation import (
+    check_backend,
+    check_bool,
+    check_dtype,
+    check_float,
+    check_int,
+    check_n_iter_no_change,
+)
 from .losses import get_loss
 from .network import DivergedError, Network
 
@@ -67,9 +80,70 @@ SOLVERS = {
     "rprop": (optim.Rprop, 0.1),
     "lbfgs": (optim.LBFGS, None),
 }
-#: fastnet.optim's argument names -> the estimators' (scikit-learn's), for error messages.
-_KNOB_NAMES = {"lr": "learning_rate", "step0": "learning_rate", "beta1": "beta_1",
-               "beta2": "beta_2", "eps": "epsilon"}  # fmt: skip
+#: fastnet.optim's argument names -> the estimators' (scikit-learn's), for error messages;
+#: ``lr``/``step0`` become whichever of ``learning_rate``/``learning_rate_init`` was set.
+_KNOB_NAMES = {"beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
+#: ``max_epochs``/``max_iter`` when neither is set.
+DEFAULT_MAX_EPOCHS = 1000
+
+
+def _aliased(est: BaseEstimator, name: str, alias: str, check) -> tuple[object, str]:
+    """``(value, the name it was set under)`` of a parameter with two names, each ``None`` when
+    unset: ``(None, name)`` if neither is set; a ``ValueError`` if both are, to different
+    values. ``check(value, its_name)`` validates each one set."""
+    values = {n: getattr(est, n) for n in (name, alias)}
+    given = {n: check(v, n) for n, v in values.items() if v is not None}
+    if len(given) == 2 and given[name] != given[alias]:
+        raise ValueError(
+            f"{name}={values[name]!r} and {alias}={values[alias]!r} are two names for the same "
+            f"setting ({alias} is scikit-learn's name) and disagree: set only one of them"
+        )
+    for n in (name, alias):
+        if n in given:
+            return given[n], n
+    return None, name
+
+
+def _check_step_name(value: object, name: str) -> object:
+    """A step size (the optimizer checks it); a string ``learning_rate`` is scikit-learn's
+    other ``learning_rate``, the schedule."""
+    if name == "learning_rate" and isinstance(value, str):
+        raise ValueError(
+            "learning_rate is the step size here (a float, scikit-learn's learning_rate_init), "
+            f"not scikit-learn's schedule: fastnet's step is constant; got {value!r}"
+        )
+    return value
+
+
+def _check_activation(activation: object) -> str:
+    if not (isinstance(activation, str) and activation == "logistic"):
+        raise ValueError(
+            "activation must be 'logistic': every layer of a fastnet network is a sigmoid (the "
+            f"logistic function), there is no other activation; got {activation!r}"
+        )
+    return activation
+
+
+def _check_batch_size(batch_size: object) -> int | None:
+    """``None`` or an int >= 1 (compared with the number of rows in ``_check_full_batch``)."""
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, str):
+        raise ValueError(
+            f"batch_size={batch_size!r}: scikit-learn's 'auto' means mini-batches of "
+            "min(200, n_samples) rows, but fastnet trains on full batches only (one step on "
+            "all rows per epoch); leave batch_size=None, or pass an int >= n_samples"
+        )
+    return check_int(batch_size, "batch_size", 1)
+
+
+def _check_full_batch(batch_size: int | None, n_samples: int) -> None:
+    if batch_size is not None and batch_size < n_samples:
+        raise ValueError(
+            f"batch_size={batch_size} is smaller than the {n_samples} samples of X: fastnet "
+            "trains on full batches only (one step on all rows per epoch); leave "
+            "batch_size=None, or pass an int >= n_samples"
+        )
 
 
 class _BaseFastNet(BaseEstimator):
@@ -82,10 +156,10 @@ class _BaseFastNet(BaseEstimator):
         if not isinstance(solver, str) or solver not in SOLVERS:
             raise ValueError(f"solver must be one of {tuple(SOLVERS)}, got {solver!r}")
         cls, default_lr = SOLVERS[solver]
-        lr = self.learning_rate
+        lr, lr_name = _aliased(self, "learning_rate", "learning_rate_init", _check_step_name)
         if lr is not None and default_lr is None:
             raise ValueError(
-                f"learning_rate does not apply to solver={solver!r} (it chooses its steps by a "
+                f"{lr_name} does not apply to solver={solver!r} (it chooses its steps by a "
                 f"line search); leave it None, got {lr!r}"
             )
         lr = default_lr if lr is None else lr
@@ -100,8 +174,9 @@ class _BaseFastNet(BaseEstimator):
         try:
             return cls(**kwargs)
         except (TypeError, ValueError) as exc:
+            names = {**_KNOB_NAMES, "lr": lr_name, "step0": lr_name}
             message = re.sub(
-                r"\b(lr|step0|beta1|beta2|eps)\b", lambda m: _KNOB_NAMES[m.group(1)], str(exc)
+                r"\b(lr|step0|beta1|beta2|eps)\b", lambda m: names[m.group(1)], str(exc)
             )
             raise type(exc)(message) from None
 
@@ -110,20 +185,42 @@ class _BaseFastNet(BaseEstimator):
         verbose = self.verbose
         if isinstance(verbose, bool):
             verbose = int(verbose)
+        max_epochs, max_epochs_name = _aliased(
+            self, "max_epochs", "max_iter", lambda v, n: check_int(v, n, 1)
+        )
         return {
             "hidden": _check_hidden(self.hidden_layer_sizes),
+            "activation": _check_activation(self.activation),
             "loss": get_loss(self.loss).name,
             "optimizer": self._optimizer(),
-            "max_epochs": check_int(self.max_epochs, "max_epochs", 1),
+            "max_epochs": DEFAULT_MAX_EPOCHS if max_epochs is None else max_epochs,
+            "max_epochs_name": max_epochs_name,
             "tol": None if self.tol is None else check_float(self.tol, "tol", positive=False),
-            "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", 1),
-            "dtype": check_dtype(self.dtype),
+            "n_iter_no_change": check_n_iter_no_change(self.n_iter_no_change),
+            "batch_size": _check_batch_size(self.batch_size),
+            "shuffle": check_bool(self.shuffle, "shuffle"),
+            "dtype": None if self.dtype is None else check_dtype(self.dtype),
             "backend": check_backend(self.backend),
             "verbose": check_int(verbose, "verbose", 0),
         }
 
     def _fit(self, X, y, *, incremental: bool, epochs: int | None = None, classes=None):
-        """Shared body of ``fit`` (``incremental=False``) and ``partial_fit`` (``True``)."""
+        """Shared body of ``fit`` (``incremental=False``) and ``partial_fit`` (``True``).
+
+        A ``ValueError`` or ``TypeError`` (bad hyper-parameters or data, found by these checks
+        or by ``Network.fit``'s before it trains) leaves the estimator as it was: every
+        attribute this call set is put back.
+        """
+        before = dict(vars(self))
+        try:
+            return self._fit_checked(X, y, incremental=incremental, epochs=epochs,
+                                     classes=classes)  # fmt: skip
+        except (ValueError, TypeError):
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _fit_checked(self, X, y, *, incremental: bool, epochs: int | None, classes):
         p = self._check_params()
         if incremental:
             epochs, tol = check_int(epochs, "epochs", 1), None
@@ -131,10 +228,15 @@ class _BaseFastNet(BaseEstimator):
             epochs, tol = p["max_epochs"], p["tol"]
         fitted = hasattr(self, "network_")
         reset = not fitted or (not incremental and not self.warm_start)
+        dtype = p["dtype"]
+        if dtype is None:  # X's floating dtype when starting, the network's when continuing
+            dtype = (np.float64, np.float32) if reset else self.network_.dtype
         X, y = validate_data(
-            self, X, y, reset=reset, dtype=p["dtype"], multi_output=True,
+            self, X, y, reset=reset, dtype=dtype, multi_output=True,
             y_numeric=isinstance(self, RegressorMixin),
         )  # fmt: skip
+        p["dtype"] = check_dtype(X.dtype)
+        _check_full_batch(p["batch_size"], X.shape[0])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = self._encode_y(y, reset=reset, classes=classes, incremental=incremental)
@@ -150,11 +252,13 @@ class _BaseFastNet(BaseEstimator):
             self._match_network(layers, p)
         self._train(X, Y, p, epochs, tol)
         if not incremental and tol is not None and not self.network_.converged_:
+            name = p["max_epochs_name"]
             warnings.warn(
-                f"{type(self).__name__} ran max_epochs={epochs} epochs and the loss still "
-                f"improved by more than tol={tol}; increase max_epochs to train longer.",
+                f"{type(self).__name__} ran {name}={epochs} epochs and the stopping rule "
+                f"(tol={tol}, n_iter_no_change={p['n_iter_no_change']}) did not stop it; "
+                f"increase {name} to train longer.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return self
 
@@ -235,20 +339,34 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
     learning_rate : float or None, default=None
         Step size; ``None`` is the solver's default: 0.5 for ``gd``, 0.1 for ``momentum`` and
         ``nesterov``, 0.001 for ``adam``; the initial step for ``rprop`` (0.1). Not used by
-        ``lbfgs`` (setting it is an error).
+        ``lbfgs`` (setting it is an error). Unlike scikit-learn's ``learning_rate`` (a
+        schedule) this is the step itself: the step is always constant.
+    learning_rate_init : float or None, default=None
+        scikit-learn's name for ``learning_rate``: set either one (both, to different values,
+        is a ``ValueError``).
     momentum : float, default=0.9
         Momentum of ``momentum``/``nesterov``, in [0, 1).
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates, in [0, 1), and its ``epsilon`` > 0.
-    max_epochs : int, default=1000
-        Most epochs (iterations, for ``lbfgs``) per call of ``fit``.
+    max_epochs : int or None, default=None
+        Most epochs (iterations, for ``lbfgs``) per call of ``fit``; 1000 when neither this
+        nor ``max_iter`` is set.
+    max_iter : int or None, default=None
+        scikit-learn's name for ``max_epochs``: set either one (both, to different values, is
+        a ``ValueError``).
     tol : float or None, default=1e-4
-        Stopping rule of ``Network.fit``: stop after ``n_iter_no_change`` consecutive epochs whose
-        loss is not below ``best - tol``. ``None`` runs exactly ``max_epochs`` epochs.
-    n_iter_no_change : int, default=10
-        See ``tol``.
-    dtype : np.float64 or np.float32, default=np.float64
-        Precision of the weights and the computation.
+        Stopping rule of ``Network.fit``, scikit-learn's: an epoch fails when its loss is above
+        ``best - tol`` (``best``: the lowest loss of the epochs before it in this ``fit``), and
+        training stops when more than ``n_iter_no_change`` epochs in a row have failed (from
+        the same weights, at the epoch where ``MLPClassifier(solver="sgd")`` stops). ``None``
+        runs exactly ``max_epochs`` epochs.
+    n_iter_no_change : int or np.inf, default=10
+        See ``tol``; ``np.inf`` never stops by ``tol``.
+    dtype : np.float64, np.float32 or None, default=None
+        Precision of the weights, the computation and of what ``predict``/``predict_proba``
+        return. ``None`` follows ``X``, as scikit-learn does: float32 input trains in float32,
+        any other input in float64; ``warm_start`` and ``partial_fit`` then keep the dtype
+        of the first fit (its input is converted).
     random_state : int, RandomState or None, default=None
         Seed of the initial weights; an int ``s`` gives ``Network(seed=s)``'s weights.
     backend : {"numba", "numpy"}, default="numba"
@@ -258,6 +376,17 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
     warm_start : bool, default=False
         If True, ``fit`` continues from the weights of the previous ``fit`` and appends to
         ``loss_curve_``.
+    activation : "logistic", default="logistic"
+        The hidden layers' activation, for scikit-learn's keyword: fastnet's layers are all
+        sigmoids (the logistic function), anything else is a ``ValueError``.
+    batch_size : int or None, default=None
+        For scikit-learn's keyword: fastnet trains on full batches only (every epoch is one
+        step on all rows), so only ``None`` or an int of at least the number of rows of each
+        ``fit``/``partial_fit`` is accepted (a ``ValueError`` otherwise, also for
+        scikit-learn's ``"auto"``: ``min(200, n_samples)`` rows).
+    shuffle : bool, default=False
+        For scikit-learn's keyword; any bool is accepted and changes nothing: with full
+        batches every epoch sums over all rows, so shuffling them could only reorder that sum.
 
     Attributes
     ----------
@@ -288,14 +417,19 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        max_epochs=1000,
+        max_epochs=None,
         tol=1e-4,
         n_iter_no_change=10,
-        dtype=np.float64,
+        dtype=None,
         random_state=None,
         backend="numba",
         verbose=0,
         warm_start=False,
+        max_iter=None,
+        learning_rate_init=None,
+        activation="logistic",
+        batch_size=None,
+        shuffle=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
@@ -313,6 +447,11 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         self.backend = backend
         self.verbose = verbose
         self.warm_start = warm_start
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.activation = activation
+        self.batch_size = batch_size
+        self.shuffle = shuffle
 
     def fit(self, X, y):
         """Train on ``X`` ``(n, d)`` and labels ``y`` ``(n,)`` (two classes) or ``(n, k)`` 0/1.
@@ -332,7 +471,8 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         y : array-like of shape (n,) or (n, k)
         classes : array-like of shape (2,), optional
             Both class labels; required in the first call when ``y`` is 1-D (a batch may hold
-            only one of them). Not needed for multi-label ``y``.
+            only one of them), and when given later it must name the same classes (a
+            ``ValueError`` otherwise, as in scikit-learn). Not needed for multi-label ``y``.
         epochs : int, default=1
             Epochs to run; ``tol`` and ``max_epochs`` do not apply here.
 
@@ -345,6 +485,14 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
     def _encode_y(self, y, *, reset: bool, classes, incremental: bool) -> np.ndarray:
         """0/1 targets ``(n, n_outputs)``; sets ``classes_`` and ``n_outputs_`` on ``reset``."""
         check_classification_targets(y)
+        if not reset and classes is not None and y.ndim == 1:
+            # scikit-learn's _check_partial_fit_first_call: the first call fixed the classes
+            given = np.unique(np.asarray(classes))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} is not the same as in the first call to fit or "
+                    f"partial_fit, which fixed classes_={self.classes_.tolist()}"
+                )
         if y.ndim == 2:
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(
@@ -455,21 +603,33 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
     learning_rate : float or None, default=None
         Step size; ``None`` is the solver's default: 0.5 for ``gd``, 0.1 for ``momentum`` and
         ``nesterov``, 0.001 for ``adam``; the initial step for ``rprop`` (0.1). Not used by
-        ``lbfgs`` (setting it is an error).
+        ``lbfgs`` (setting it is an error). Unlike scikit-learn's ``learning_rate`` (a
+        schedule) this is the step itself: the step is always constant.
+    learning_rate_init : float or None, default=None
+        scikit-learn's name for ``learning_rate``: set either one (both, to different values,
+        is a ``ValueError``).
     momentum : float, default=0.9
         Momentum of ``momentum``/``nesterov``, in [0, 1).
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates, in [0, 1), and its ``epsilon`` > 0.
-    max_epochs : int, default=1000
-        Most epochs (iterations, for ``lbfgs``) per call of ``fit``.
+    max_epochs : int or None, default=None
+        Most epochs (iterations, for ``lbfgs``) per call of ``fit``; 1000 when neither this
+        nor ``max_iter`` is set.
+    max_iter : int or None, default=None
+        scikit-learn's name for ``max_epochs``: set either one (both, to different values, is
+        a ``ValueError``).
     tol : float or None, default=1e-5
-        Stopping rule of ``Network.fit``; ``None`` runs exactly ``max_epochs`` epochs. Ten
-        times smaller than the classifier's: the squared error of targets scaled onto [0, 1]
-        is about ten times smaller than a log loss (0.03 vs 0.7 at the start, typically).
-    n_iter_no_change : int, default=10
-        See ``tol``.
-    dtype : np.float64 or np.float32, default=np.float64
-        Precision of the weights and the computation.
+        Stopping rule of ``Network.fit`` (scikit-learn's, as in ``FastNetClassifier``);
+        ``None`` runs exactly ``max_epochs`` epochs. Ten times smaller than the classifier's:
+        the squared error of targets scaled onto [0, 1] is about ten times smaller than a log
+        loss (0.03 vs 0.7 at the start, typically).
+    n_iter_no_change : int or np.inf, default=10
+        See ``tol``; ``np.inf`` never stops by ``tol``.
+    dtype : np.float64, np.float32 or None, default=None
+        Precision of the weights, the computation and of what ``predict``/``predict_proba``
+        return. ``None`` follows ``X``, as scikit-learn does: float32 input trains in float32,
+        any other input in float64; ``warm_start`` and ``partial_fit`` then keep the dtype
+        of the first fit (its input is converted).
     random_state : int, RandomState or None, default=None
         Seed of the initial weights; an int ``s`` gives ``Network(seed=s)``'s weights.
     backend : {"numba", "numpy"}, default="numba"
@@ -481,6 +641,17 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         ``fit`` and appends to ``loss_curve_``.
     scale_targets : bool, default=True
         Map the targets onto [0, 1] (see above); if False they must already lie in [0, 1].
+    activation : "logistic", default="logistic"
+        The hidden layers' activation, for scikit-learn's keyword: fastnet's layers are all
+        sigmoids (the logistic function), anything else is a ``ValueError``.
+    batch_size : int or None, default=None
+        For scikit-learn's keyword: fastnet trains on full batches only (every epoch is one
+        step on all rows), so only ``None`` or an int of at least the number of rows of each
+        ``fit``/``partial_fit`` is accepted (a ``ValueError`` otherwise, also for
+        scikit-learn's ``"auto"``: ``min(200, n_samples)`` rows).
+    shuffle : bool, default=False
+        For scikit-learn's keyword; any bool is accepted and changes nothing: with full
+        batches every epoch sums over all rows, so shuffling them could only reorder that sum.
 
     Attributes
     ----------
@@ -511,15 +682,20 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        max_epochs=1000,
+        max_epochs=None,
         tol=1e-5,
         n_iter_no_change=10,
-        dtype=np.float64,
+        dtype=None,
         random_state=None,
         backend="numba",
         verbose=0,
         warm_start=False,
         scale_targets=True,
+        max_iter=None,
+        learning_rate_init=None,
+        activation="logistic",
+        batch_size=None,
+        shuffle=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
@@ -538,6 +714,11 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         self.verbose = verbose
         self.warm_start = warm_start
         self.scale_targets = scale_targets
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.activation = activation
+        self.batch_size = batch_size
+        self.shuffle = shuffle
 
     def fit(self, X, y):
         """Train on ``X`` ``(n, d)`` and targets ``y`` ``(n,)`` or ``(n, k)``.
@@ -596,5 +777,5 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
     def predict(self, X):
         """Predicted targets, shape ``(n,)`` or ``(n, k)`` like the ``y`` of ``fit``."""
         P = self._outputs(X).astype(np.float64)
-        Y = self.target_offset_ + self.target_scale_ * P
+        Y = (self.target_offset_ + self.target_scale_ * P).astype(self.network_.dtype, copy=False)
         return Y[:, 0] if self.n_outputs_ == 1 else Y

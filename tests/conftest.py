@@ -55,3 +55,19 @@ def sklearn_mlp_from(weights, X, Y, **solver):
     clf.intercepts_ = [b.copy() for _, b in weights]
     del clf._optimizer  # it holds the old parameter arrays (and Adam's t, moments): rebuild it
     return clf
+
+
+def sklearn_fit_from(weights, X, Y, *, max_iter, tol, n_iter_no_change, **solver):
+    """``MLPClassifier.fit`` with scikit-learn's own stopping rule (``tol``, ``n_iter_no_change``,
+    at most ``max_iter`` epochs) from exactly ``weights``, full batch: the witness of
+    ``Network.fit``'s stopping epoch. Returns the fitted classifier (``n_iter_``,
+    ``loss_curve_``)."""
+    clf = sklearn_mlp_from(weights, X, Y, **solver)
+    clf.set_params(max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change, warm_start=True)
+    # warm_start keeps the weights set above, and also the rule's state of the one-epoch fit
+    # that built the layers: start it afresh, as a first fit does (``_initialize``)
+    clf.loss_curve_, clf.best_loss_, clf._no_improvement_count = [], np.inf, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, Y)
+    return clf

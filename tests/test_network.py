@@ -76,7 +76,7 @@ def test_stopping_rule_matches_its_documentation(backend, n_iter_no_change):
     for t, loss in enumerate(h):
         count = count + 1 if loss > best - tol else 0
         best = min(best, loss)
-        if count >= n_iter_no_change:
+        if count > n_iter_no_change:
             stop = t + 1
             break
     assert stop == len(h)

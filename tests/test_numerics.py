@@ -186,10 +186,11 @@ def assert_no_nan_predictions(net, X, y):
 def test_overflowing_logits_never_give_nan_predictions(backend):
     # Finite weights and inputs whose products overflow with opposite signs. Evaluated one
     # product at a time that is inf - inf = NaN (the numba kernels); a BLAS that fuses the
-    # multiply-add gets inf instead (often NumPy's). Either way no NaN may come out.
-    W = np.array([[1e200], [-1e200]])
+    # multiply-add gets inf instead (often NumPy's). Either way no NaN may come out. (X stays
+    # below sqrt(finfo.max), the largest input check_X accepts: the weights are the huge ones.)
+    W = np.array([[1e300], [-1e300]])
     net = Network.from_weights([(W, np.zeros(1))], backend=backend)
-    X = np.array([[1e200, 1e200], [1.0, 1.0]])
+    X = np.array([[1e100, 1e100], [1.0, 1.0]])
     assert_no_nan_predictions(net, X, np.array([0, 1]))
     np.testing.assert_array_equal(net.predict_proba(X[1:]), [0.5])  # the sane row alone is fine
 

@@ -537,7 +537,7 @@ def stop_epoch(history, tol, n_iter_no_change):
     for e, loss in enumerate(history):
         count = count + 1 if loss > best - tol else 0
         best = min(best, loss)
-        if count >= n_iter_no_change:
+        if count > n_iter_no_change:
             return e + 1
     return None
 

@@ -2,18 +2,24 @@
 
 Where a test needs expected numbers it gets them from ``fastnet.Network`` (tested on its own
 against three witnesses in test_witnesses.py) on targets the test encodes itself: the
-estimators must be thin wrappers that give exactly what the network gives.
+estimators must be thin wrappers that give exactly what the network gives. For scikit-learn's
+semantics (the stopping rule, its keyword arguments, dtypes, ``partial_fit``'s ``classes``)
+the witness is scikit-learn's ``MLPClassifier`` itself.
 """
 
 import os
+import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from conftest import sklearn_fit_from
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -398,3 +404,233 @@ def test_the_default_solver_trains_breast_cancer_well():
     assert pipe[-1].solver == "lbfgs" and pipe[-1].network_.optimizer == fastnet.optim.LBFGS()
     assert pipe[-1].n_iter_ < 200  # gradient descent needs about 1,000 epochs here
     assert pipe.score(X_te, y_te) >= 0.95
+
+
+# ---------------------------------------------------------------------- scikit-learn's semantics
+def _sklearn_twin(clf, X, y, **solver):
+    """``MLPClassifier.fit`` from ``clf``'s initial weights (``Network(seed=random_state)``'s)
+    with ``clf``'s stopping rule: the witness of ``clf.fit(X, y)``."""
+    layers = (X.shape[1], *clf.hidden_layer_sizes, 1)
+    weights = Network(layers, loss="log", seed=clf.random_state).weights
+    max_iter = clf.max_iter if clf.max_iter is not None else clf.max_epochs
+    return sklearn_fit_from(weights, X, y, max_iter=max_iter, tol=clf.tol,
+                            n_iter_no_change=clf.n_iter_no_change, **solver)  # fmt: skip
+
+
+@pytest.mark.parametrize(("tol", "n_iter_no_change"), [(1e-3, 2), (1e-4, 10)])
+def test_the_estimator_stops_at_scikit_learns_epoch(tol, n_iter_no_change):
+    X, y = small_data()
+    rule = {"tol": tol, "n_iter_no_change": n_iter_no_change}
+    clf = FastNetClassifier(hidden_layer_sizes=(4,), solver="gd", learning_rate=0.5, **rule,
+                            max_epochs=5000, random_state=3).fit(X, y)  # fmt: skip
+    sk = _sklearn_twin(clf, X, y, solver="sgd", momentum=0.0, learning_rate_init=0.5)
+    assert clf.network_.converged_
+    assert clf.n_iter_ == len(clf.loss_curve_) == sk.n_iter_ == len(sk.loss_curve_) < 5000
+    np.testing.assert_allclose(clf.loss_curve_, sk.loss_curve_, rtol=1e-12)
+
+
+def test_n_iter_no_change_inf_runs_every_epoch_as_scikit_learn_does():
+    X, y = small_data()
+    # tol=1: no epoch improves by that much, so only n_iter_no_change=inf lets all 30 run
+    clf = FastNetClassifier(hidden_layer_sizes=(4,), solver="gd", tol=1.0,
+                            n_iter_no_change=np.inf, max_iter=30, random_state=3)  # fmt: skip
+    with pytest.warns(ConvergenceWarning, match="max_iter=30"):
+        clf.fit(X, y)
+    sk = _sklearn_twin(clf, X, y, solver="sgd", momentum=0.0, learning_rate_init=0.5)
+    assert clf.n_iter_ == sk.n_iter_ == 30
+    np.testing.assert_allclose(clf.loss_curve_, sk.loss_curve_, rtol=1e-12)
+
+
+def test_scikit_learns_keyword_arguments_work_unchanged():
+    X, y = small_data()
+    # an MLPClassifier for a sigmoid full-batch network, as a scikit-learn user writes it
+    kw = dict(hidden_layer_sizes=(4,), activation="logistic", solver="adam",
+              learning_rate_init=0.01, max_iter=5000, batch_size=len(X), shuffle=False,
+              tol=1e-4, n_iter_no_change=10, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+              random_state=3, verbose=False, warm_start=False)  # fmt: skip
+    assert MLPClassifier(**kw).get_params().items() >= kw.items()  # all scikit-learn's names
+    clf = FastNetClassifier(**kw).fit(X, y)
+    assert clf.get_params().items() >= kw.items()  # stored unchanged
+    assert clf.network_.optimizer == fastnet.optim.Adam(lr=0.01)
+    solver = {k: kw[k] for k in ("solver", "learning_rate_init", "beta_1", "beta_2", "epsilon")}
+    sk = _sklearn_twin(clf, X, y, **solver)
+    assert clf.network_.converged_ and clf.n_iter_ == sk.n_iter_ < 5000
+    np.testing.assert_allclose(clf.loss_curve_, sk.loss_curve_, rtol=1e-10)
+    FastNetRegressor(**kw).fit(X, X[:, 0])  # the regressor takes them too
+
+
+def test_partial_fit_with_other_classes_raises_as_in_scikit_learn():
+    X, y = small_data()
+    sk = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="is not the same as on last call"):
+        sk.partial_fit(X, y, classes=[1, 2])
+    clf = FastNetClassifier(solver="gd").partial_fit(X, y, classes=[0, 1])
+    before = _fitted_state(clf)
+    with pytest.raises(ValueError, match=r"classes=\[1, 2\] is not the same as in the first"):
+        clf.partial_fit(X, y, classes=[1, 2])
+    _assert_same_state(clf, before)
+    clf.partial_fit(X, y, classes=[1, 0])  # the same classes, in any order
+    assert clf.n_iter_ == 2
+    fitted = FastNetClassifier(max_epochs=3, tol=None).fit(X, y)  # classes_ fixed by fit
+    with pytest.raises(ValueError, match=r"classes=\[0, 2\] is not the same"):
+        fitted.partial_fit(X, y, classes=[0, 2])
+
+
+def _assert_same_state(est, state):
+    weights, curve, n_iter = _fitted_state(est)
+    for x, y in zip(weights, state[0], strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert curve == state[1] and n_iter == state[2]
+
+
+# ---------------------------------------------------------------------- dtype
+@pytest.mark.parametrize(
+    ("X_dtype", "expected"),
+    [(np.float32, np.float32), (np.float64, np.float64), (np.float16, np.float64),
+     (np.int64, np.float64), (bool, np.float64)],
+)  # fmt: skip
+def test_default_dtype_follows_X_as_scikit_learn_does(X_dtype, expected):
+    X, y = small_data()
+    X = (X > 0) if X_dtype is bool else (3 * X).astype(X_dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)
+    assert sk.coefs_[0].dtype == expected  # the witness: scikit-learn's weights' dtype
+    clf = FastNetClassifier(hidden_layer_sizes=(4,), solver="gd", max_epochs=20, tol=None,
+                            random_state=0).fit(X, y)  # fmt: skip
+    assert clf.network_.dtype == expected
+    net = Network((5, 4, 1), loss="log", dtype=expected, seed=0)
+    net.fit(X.astype(expected), y, lr=0.5, epochs=20, tol=None)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == expected
+    np.testing.assert_array_equal(proba[:, 1], net.predict_proba(X.astype(expected)))
+    reg = FastNetRegressor(hidden_layer_sizes=(4,), max_epochs=5, tol=None).fit(X, y + 1.0)
+    assert reg.network_.dtype == expected and reg.predict(X).dtype == expected
+
+
+def test_everything_returned_is_in_the_networks_dtype():
+    X, y = small_data()
+    reg = FastNetRegressor(dtype=np.float32, max_epochs=20, tol=None, random_state=0)
+    reg.fit(X, 10 * y + X[:, 0])
+    pred = reg.predict(X)
+    assert pred.dtype == np.float32
+    P = reg.network_.predict_proba(X.astype(np.float32)).astype(np.float64)
+    expected = reg.target_offset_ + reg.target_scale_ * P  # in float64, then rounded once
+    np.testing.assert_array_equal(pred, expected.astype(np.float32))
+    clf = FastNetClassifier(dtype=np.float32, max_epochs=5, tol=None).fit(X, y)
+    assert clf.predict_proba(X).dtype == np.float32
+    Y = np.column_stack([y, 1 - y])
+    multi = FastNetClassifier(dtype=np.float32, max_epochs=5, tol=None).fit(X, Y)
+    assert multi.predict_proba(X).dtype == np.float32
+
+
+def test_continuing_keeps_the_dtype_of_the_first_fit():
+    X, y = small_data()
+    clf = FastNetClassifier(solver="gd", random_state=0, tol=None).partial_fit(
+        X.astype(np.float32), y, classes=[0, 1], epochs=5
+    )
+    clf.partial_fit(X, y, epochs=5)  # float64 data: converted, the network stays float32
+    assert clf.network_.dtype == np.float32
+    one = FastNetClassifier(solver="gd", random_state=0, max_epochs=10, tol=None)
+    one.fit(X.astype(np.float32), y)
+    _assert_same_trajectory(clf, one)
+    clf.set_params(dtype=np.float64).partial_fit(X, y)  # an explicit dtype applies
+    assert clf.network_.dtype == np.float64
+
+
+# ---------------------------------------------------------------------- names
+def test_max_iter_and_learning_rate_init_are_aliases():
+    X, y = small_data()
+    ours = FastNetClassifier(solver="gd", max_epochs=15, learning_rate=0.3, tol=None,
+                             random_state=0).fit(X, y)  # fmt: skip
+    for names in [{"max_iter": 15, "learning_rate_init": 0.3},
+                  {"max_epochs": 15, "max_iter": 15, "learning_rate": 0.3,
+                   "learning_rate_init": 0.3}]:  # fmt: skip
+        theirs = FastNetClassifier(solver="gd", tol=None, random_state=0, **names).fit(X, y)
+        _assert_same_trajectory(theirs, ours)
+    default = FastNetClassifier(solver="gd", tol=None, random_state=0).fit(X[:20], y[:20])
+    assert default.n_iter_ == 1000
+
+
+@pytest.mark.parametrize(
+    ("params", "exc", "match"),
+    [
+        ({"max_epochs": 10, "max_iter": 20}, ValueError,
+         "max_epochs=10 and max_iter=20 are two names for the same setting"),
+        ({"learning_rate": 0.1, "learning_rate_init": 0.2}, ValueError,
+         "learning_rate=0.1 and learning_rate_init=0.2 are two names"),
+        ({"max_iter": 0}, ValueError, "max_iter must be >= 1, got 0"),
+        ({"max_iter": 2.0}, TypeError, "max_iter must be an integer"),
+        ({"learning_rate_init": -1.0, "solver": "gd"}, ValueError,
+         "learning_rate_init must be > 0"),
+        ({"learning_rate_init": 0.1, "solver": "lbfgs"}, ValueError,
+         "learning_rate_init does not apply to solver='lbfgs'"),
+        ({"learning_rate_init": 100.0, "solver": "rprop"}, ValueError,
+         "learning_rate_init=100.0, step_max=50.0"),
+        ({"learning_rate": "constant"}, ValueError,
+         "learning_rate is the step size here (a float, scikit-learn's learning_rate_init)"),
+        ({"learning_rate_init": "0.1", "solver": "adam"}, TypeError,
+         "learning_rate_init must be a real number, got str"),
+        ({"activation": "relu"}, ValueError, "activation must be 'logistic'"),
+        ({"activation": None}, ValueError, "activation must be 'logistic'"),
+        ({"batch_size": "auto"}, ValueError, "scikit-learn's 'auto' means mini-batches"),
+        ({"batch_size": 119}, ValueError,
+         "batch_size=119 is smaller than the 120 samples of X: fastnet trains on full batches"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
+        ({"batch_size": 200.0}, TypeError, "batch_size must be an integer"),
+        ({"shuffle": "yes"}, TypeError, "shuffle must be True or False"),
+        ({"n_iter_no_change": 2.5}, TypeError, "n_iter_no_change must be an integer or np.inf"),
+        ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change must be >= 1"),
+    ],
+)  # fmt: skip
+def test_bad_scikit_learn_names_are_clear_errors_that_leave_the_estimator_alone(
+    params, exc, match
+):
+    X, y = small_data()
+    clf = FastNetClassifier(solver="gd", max_epochs=3, tol=None).fit(X, y)
+    clf.set_params(**params)
+    before = dict(vars(clf))
+    with pytest.raises(exc, match=re.escape(match)):
+        clf.fit(X, y)
+    assert vars(clf).keys() == before.keys()
+    assert all(vars(clf)[k] is v for k, v in before.items())
+    fresh = FastNetClassifier(**params)
+    with pytest.raises(exc, match=re.escape(match)):
+        fresh.fit(X, y)
+    assert vars(fresh).keys() == vars(FastNetClassifier(**params)).keys()
+
+
+@pytest.mark.parametrize("batch_size", [None, 120, 10_000])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_full_batch_sizes_and_shuffle_change_nothing(batch_size, shuffle):
+    X, y = small_data()
+    ours = FastNetClassifier(solver="gd", max_epochs=10, tol=None, random_state=0).fit(X, y)
+    theirs = FastNetClassifier(solver="gd", max_epochs=10, tol=None, random_state=0,
+                               batch_size=batch_size, shuffle=shuffle).fit(X, y)  # fmt: skip
+    _assert_same_trajectory(theirs, ours)
+    # partial_fit compares batch_size with each call's rows
+    stream = FastNetClassifier(batch_size=60).partial_fit(X[:60], y[:60], classes=[0, 1])
+    with pytest.raises(ValueError, match="batch_size=60 is smaller than the 120 samples"):
+        stream.partial_fit(X, y)
+    assert stream.n_iter_ == 1
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_X_so_large_that_the_first_layer_overflows_is_an_error_naming_X(dtype):
+    # scikit-learn's test_nonfinite_params: X = finfo.max * U(0, 1)
+    rng = np.random.RandomState(0)
+    X = np.finfo(dtype).max * rng.uniform(size=(100, 2)).astype(dtype)
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    fresh = FastNetClassifier(dtype=dtype)
+    with pytest.raises(ValueError, match="X has values as large as .* Scale X first"):
+        fresh.fit(X, y)
+    assert vars(fresh) == vars(FastNetClassifier(dtype=dtype))  # left as it was
+    Xs = X / np.finfo(dtype).max
+    clf = FastNetClassifier(dtype=dtype, max_epochs=3, tol=None).fit(Xs, y)
+    before = dict(vars(clf))
+    with pytest.raises(ValueError, match="Scale X first"):
+        clf.fit(X, y)
+    assert all(vars(clf)[k] is v for k, v in before.items()) and vars(clf).keys() == before.keys()
+    with pytest.raises(ValueError, match="Scale X first"):
+        clf.predict(X)

@@ -95,6 +95,30 @@ def test_X_too_large_for_float32(backend, call):
     raises(ValueError, "X has values too large for float32", CALLS[call], net, X, _y)
 
 
+@pytest.mark.parametrize("call", list(CALLS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_X_so_large_that_the_first_layer_overflows_asks_to_scale_X(backend, call, dtype):
+    # scikit-learn's test_nonfinite_params: X = finfo(dtype).max * U(0, 1)
+    X = np.finfo(dtype).max * np.random.RandomState(0).uniform(size=(N, 3))
+    net = Network(LAYERS, dtype=dtype, backend=backend)
+    before = net.weights
+    raises(ValueError, f"above sqrt(finfo({np.dtype(dtype).name}).max)", CALLS[call], net, X, _y)
+    raises(ValueError, "Scale X first", CALLS[call], net, X, _y)
+    assert net.n_epochs_ == 0 and len(net.history_) == 0
+    for (W, b), (W0, b0) in zip(net.weights, before, strict=True):
+        np.testing.assert_array_equal(W, W0)
+        np.testing.assert_array_equal(b, b0)
+    # the bound: one value just above sqrt(finfo.max) is rejected, X at the bound is accepted
+    # and its first layer stays finite (the loss and the gradient too)
+    limit = np.sqrt(np.finfo(dtype).max)  # in dtype: exactly representable
+    at = np.sign(_X) * limit * np.abs(_X) / np.abs(_X).max()
+    above = at.copy()
+    above[2, 1] = np.nextafter(dtype(limit), dtype(np.inf))
+    raises(ValueError, "Scale X first", CALLS[call], net, above, _y)
+    loss, grads = net.loss_and_gradients(at.astype(dtype), _y)
+    assert np.isfinite(loss) and all(np.isfinite(a).all() for pair in grads for a in pair)
+
+
 _X2, _y2 = data(k=2)
 
 # (id, network output count, bad y, exception, fragment)
@@ -373,7 +397,11 @@ BAD_FIT = [
     ({"tol": np.inf}, ValueError, "tol must be finite, got inf"),
     ({"tol": "small"}, TypeError, "tol must be a real number, got str"),
     ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change must be >= 1, got 0"),
-    ({"n_iter_no_change": 1.5}, TypeError, "n_iter_no_change must be an integer"),
+    ({"n_iter_no_change": 1.5}, TypeError, "n_iter_no_change must be an integer or np.inf"),
+    ({"n_iter_no_change": 10.0}, TypeError, "n_iter_no_change must be an integer or np.inf"),
+    ({"n_iter_no_change": -np.inf}, TypeError, "must be an integer or np.inf, got float -inf"),
+    ({"n_iter_no_change": np.nan}, TypeError, "must be an integer or np.inf, got float nan"),
+    ({"n_iter_no_change": True}, TypeError, "n_iter_no_change must be an integer, got bool"),
     ({"callback": 5}, TypeError, "callback must be callable, got int"),
     ({"progress": "yes"}, TypeError, "progress must be True or False, got str 'yes'"),
     ({"block_epochs": 0}, ValueError, "block_epochs must be >= 1, got 0"),

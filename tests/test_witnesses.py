@@ -2,7 +2,15 @@
 
 import numpy as np
 import pytest
-from conftest import DTYPES, LOSSES, SHAPES, make_data, random_weights, sklearn_mlp_from
+from conftest import (
+    DTYPES,
+    LOSSES,
+    SHAPES,
+    make_data,
+    random_weights,
+    sklearn_fit_from,
+    sklearn_mlp_from,
+)
 
 from fastnet import Network, _engine
 
@@ -108,6 +116,50 @@ def test_log_loss_trajectory_equals_sklearn_mlp(layers, backend):
     for (W, b), Wsk, bsk in zip(net.weights, clf.coefs_, clf.intercepts_, strict=True):
         assert rel_err(W, Wsk) <= 1e-10
         assert rel_err(b, bsk) <= 1e-10
+
+
+# (layers, tol, n_iter_no_change); each case trains for a while before it stops (asserted)
+STOPPING_CASES = [((6, 5, 2), 1e-3, 1), ((6, 5, 2), 1e-3, 5), ((5, 4, 3, 1), 1e-4, 10)]
+
+
+@pytest.mark.parametrize(("layers", "tol", "n_iter_no_change"), STOPPING_CASES)
+@pytest.mark.parametrize("solver", ["gd", "nesterov"])
+def test_stopping_epoch_equals_sklearn_mlp(layers, tol, n_iter_no_change, solver, backend):
+    """scikit-learn's stopping rule, ``tol`` and ``n_iter_no_change``, from the same weights:
+    the same epoch count, the same loss curve."""
+    X, y = make_data(layers, n=80)
+    Y = y.astype(int)
+    weights = random_weights(layers, scale=0.5)
+    lr, momentum = (0.3, 0.0) if solver == "gd" else (0.05, 0.9)
+    sgd = {"solver": "sgd", "momentum": momentum, "nesterovs_momentum": solver == "nesterov"}
+    rule = {"tol": tol, "n_iter_no_change": n_iter_no_change}
+    clf = sklearn_fit_from(weights, X, Y, max_iter=5000, learning_rate_init=lr, **rule, **sgd)
+    net = Network.from_weights(weights, loss="log", backend=backend)
+    net.fit(X, y, optimizer=solver, lr=lr, epochs=5000, **rule)
+    assert net.converged_
+    assert net.n_epochs_ == clf.n_iter_ == len(clf.loss_curve_) < 5000
+    assert rel_err(net.history_, clf.loss_curve_) <= 1e-10
+    assert net.n_epochs_ > n_iter_no_change + 1  # the loss improved by more than tol at first
+
+
+def test_n_iter_no_change_inf_never_stops_by_tol_as_in_sklearn(backend):
+    layers = (4, 3, 1)
+    X, y = make_data(layers, n=80)
+    weights = random_weights(layers, scale=0.5)
+    # tol=1: no epoch improves by that much, so only n_iter_no_change=inf lets all 40 run
+    clf = sklearn_fit_from(weights, X, y.astype(int), max_iter=40, tol=1.0,
+                           n_iter_no_change=np.inf, solver="sgd", momentum=0.0,
+                           learning_rate_init=0.3)  # fmt: skip
+    net = Network.from_weights(weights, loss="log", backend=backend)
+    net.fit(X, y, lr=0.3, epochs=40, tol=1.0, n_iter_no_change=np.inf)
+    assert net.n_epochs_ == clf.n_iter_ == 40 and not net.converged_
+    assert rel_err(net.history_, clf.loss_curve_) <= 1e-10
+    # with n_iter_no_change=10 both stop once 11 epochs in a row failed: after 1 + 11 epochs
+    clf = sklearn_fit_from(weights, X, y.astype(int), max_iter=40, tol=1.0, n_iter_no_change=10,
+                           solver="sgd", momentum=0.0, learning_rate_init=0.3)  # fmt: skip
+    stopped = Network.from_weights(weights, loss="log", backend=backend)
+    stopped.fit(X, y, lr=0.3, epochs=40, tol=1.0, n_iter_no_change=10)
+    assert stopped.converged_ and stopped.n_epochs_ == clf.n_iter_ == 12
 
 
 # --------------------------------------------------------------------------- worked by hand

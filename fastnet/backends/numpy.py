@@ -22,14 +22,16 @@ LossGrad = Callable[[np.ndarray], tuple[np.floating, np.ndarray]]
 def stopping_rule(state: np.ndarray, loss: float, tol: float, n_iter_no_change: int) -> bool:
     """scikit-learn's rule, as in ``_kernels.stop_rule``, for the runners written in Python.
 
-    ``state = [best_loss, epochs_without_improvement]`` is updated with this epoch's ``loss``;
-    ``tol < 0`` disables the rule. True when training should stop.
+    ``state = [best_loss, epochs_without_improvement]`` is updated with this epoch's ``loss``
+    (the count grows when ``loss > best - tol`` and is reset to 0 otherwise; then ``best`` is
+    lowered to ``loss``); ``tol < 0`` disables the rule. True when training should stop: once
+    the count exceeds ``n_iter_no_change``, as in scikit-learn.
     """
     if tol < 0:
         return False
     state[1] = state[1] + 1 if loss > state[0] - tol else 0
     state[0] = min(state[0], loss)
-    return state[1] >= n_iter_no_change
+    return state[1] > n_iter_no_change
 
 
 def python_update(optimizer: Optimizer, p, g, vec, scal):
