@@ -1,6 +1,6 @@
-"""``python -m fastnet bench``: time every implementation on the DESIGN.md workloads and print
-a table (median ms per epoch, fastnet's speedup over NumPy and over each peer, mse vs log cost,
-compile time), with the machine, CPU, thread count and library versions in a header.
+"""``python -m fastnet bench``: time every implementation on the docs/design.md §4 workloads and
+print a table (median ms per epoch, fastnet's speedup over NumPy and over each peer, mse vs log
+cost, compile time), with the machine, CPU, thread count and library versions in a header.
 
 ``python -m fastnet bench --time-to-target`` runs the other section instead: the seconds,
 epochs and evaluations each optimizer (fastnet's and its peers', ``fastnet.convergence``) needs
