@@ -2,7 +2,8 @@
 
 pyproject's ``addopts`` has ``--benchmark-disable``, so the default ``python -m pytest`` run
 executes every benchmark once, as a smoke test, on small data (``smoke`` below). Timing needs
-``--benchmark-only`` (or ``--benchmark-enable``), which then uses the full DESIGN.md sizes.
+``--benchmark-only`` (or ``--benchmark-enable``), which then uses the full sizes of
+docs/design.md section 4.
 """
 
 from __future__ import annotations

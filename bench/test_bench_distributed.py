@@ -24,7 +24,7 @@ distributed = pytest.importorskip(
     "distributed", reason="needs the dask extra: pip install '.[dask]'"
 )
 
-LAYERS = (32, 64, 1)  # DESIGN.md's M network
+LAYERS = (32, 64, 1)  # the M network of docs/design.md section 4
 LR = 0.5
 PARTITIONS = 4  # two per worker
 #: Epochs per fit, by rows: enough intervals for a median, few enough to keep the run short.

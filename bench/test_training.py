@@ -1,4 +1,5 @@
-"""Training speed: every implementation on every DESIGN.md workload, loss and dtype.
+"""Training speed: every implementation on every workload (docs/design.md section 4), loss and
+dtype.
 
 ``pytest bench/ --benchmark-only`` times them (``-m "not slow"`` leaves out L and Deep); all
 implementations of one case share a pytest-benchmark group ``"{workload}|{loss}|{dtype}"``.

@@ -2,7 +2,7 @@
 
 ``IMPLEMENTATIONS`` maps an implementation name to a *setup* function
 ``setup(workload, loss, dtype) -> run``. The setup builds the data and the initial weights of
-the workload (DESIGN.md section 4, via ``fastnet.data``) and converts them to what the
+the workload (docs/design.md section 4, via ``fastnet.data``) and converts them to what the
 implementation needs; ``run()`` then trains ``workload.epochs`` full-batch epochs with
 ``tol=None`` from those same initial weights (every call starts afresh, so every call does the
 same work) and returns the loss history as a NumPy array. Only ``run()`` is ever timed.

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from . import __version__
 from .data import demo_datasets
 from .network import Network
 
@@ -62,13 +63,39 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fastnet", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m fastnet",
+        description="fastnet: full-batch training of small sigmoid networks with fused Numba "
+        "kernels. Commands: demo (train on built-in data) and bench (benchmark report).",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"fastnet {__version__}",
+        help="print fastnet's version and exit",
+    )
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        help="what to run (python -m fastnet COMMAND --help shows its options)",
+    )
     p = sub.add_parser("demo", help="train both losses and both backends on built-in data")
-    p.add_argument("--lr", type=float, default=0.5)
-    p.add_argument("--epochs", type=int, default=1000)
-    p.add_argument("--tol", type=float, default=1e-4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--lr", type=float, default=0.5, help="gradient descent's step size (default %(default)s)"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=1000, help="most epochs per fit (default %(default)s)"
+    )
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-4,
+        help="stop a fit after 10 epochs in a row that do not lower the best loss by this "
+        "much (default %(default)s)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the initial weights (default %(default)s)"
+    )
     p.add_argument("--plot", metavar="PATH", help="also write both losses' curves to PATH (.png)")
     p.set_defaults(func=demo)
     sub.add_parser("bench", help="benchmark report (see python -m fastnet bench --help)")

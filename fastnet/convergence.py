@@ -33,7 +33,7 @@ An L-BFGS line search evaluates the point it accepts, so its ``evals`` include i
 Problems and targets
 --------------------
 ``breast_cancer`` (``load_breast_cancer``, all 569 rows, standardised, layers ``(30, 16, 1)``)
-and the DESIGN.md section 4 workloads ``S``, ``M``, ``L``, ``Deep`` (``fastnet.data``: same data,
+and the docs/design.md §4 workloads ``S``, ``M``, ``L``, ``Deep`` (``fastnet.data``: same data,
 same initial weights ``default_rng(0).standard_normal / sqrt(fan_in)``, zero biases), with both
 losses in float64 and float32. Each target is fixed per problem and loss (``PROBLEMS``), and is
 a loss that plain gradient descent (at the workload's ``lr``) reaches only after hundreds or
@@ -145,7 +145,7 @@ class Problem:
     name: str
     layers: tuple[int, ...]
     n: int
-    #: Gradient descent's step size (DESIGN.md section 4's ``lr``); Momentum's is derived.
+    #: Gradient descent's step size (docs/design.md section 4's ``lr``); Momentum's is derived.
     lr: float
     #: ``loss -> target``: the training loss to get below.
     targets: dict[str, float] = field(hash=False, compare=False)

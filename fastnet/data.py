@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 @dataclass(frozen=True)
 class Workload:
-    """A benchmark workload of DESIGN.md section 4."""
+    """A benchmark workload of docs/design.md section 4."""
 
     name: str
     n: int

@@ -1,6 +1,6 @@
-"""``python -m fastnet bench``: time every implementation on the DESIGN.md workloads and print
-a table (median ms per epoch, fastnet's speedup over NumPy and over each peer, mse vs log cost,
-compile time), with the machine, CPU, thread count and library versions in a header.
+"""``python -m fastnet bench``: time every implementation on the docs/design.md §4 workloads and
+print a table (median ms per epoch, fastnet's speedup over NumPy and over each peer, mse vs log
+cost, compile time), with the machine, CPU, thread count and library versions in a header.
 
 ``python -m fastnet bench --time-to-target`` runs the other section instead: the seconds,
 epochs and evaluations each optimizer (fastnet's and its peers', ``fastnet.convergence``) needs
@@ -869,19 +869,24 @@ def write_json(report: dict, path: str | os.PathLike) -> None:
     tmp.replace(path)
 
 
+def _listed(per_name: dict) -> str:
+    """``{"S": 5, "M": 3}`` as plain text for a help string: ``S 5, M 3``."""
+    return ", ".join(f"{name} {value}" for name, value in per_name.items())
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m fastnet bench",
         description="Time fastnet against the NumPy baseline (and JAX / PyTorch when "
-        "installed) on the DESIGN.md workloads, both losses, both dtypes; or, with "
-        "--time-to-target, time every optimizer (fastnet's, scikit-learn's, PyTorch's, "
+        "installed) on the workloads of docs/design.md section 4, both losses, both dtypes; "
+        "or, with --time-to-target, time every optimizer (fastnet's, scikit-learn's, PyTorch's, "
         "FANN's) to a fixed training-loss target.",
     )
     p.add_argument(
         "--quick",
         action="store_true",
-        help=f"workloads S and M only, {QUICK_EPOCHS} epochs per timed call "
-        "(about a minute on 2 cores); with --time-to-target: problems "
+        help=f"workloads S and M only, fewer epochs per timed call ({_listed(QUICK_EPOCHS)}; "
+        "about a minute on 2 cores); with --time-to-target: problems "
         + ", ".join(convergence.QUICK_PROBLEMS)
         + " only",
     )
@@ -912,9 +917,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown too")
     p.add_argument(
-        "--rounds", type=int, help=f"timed calls per case (default {ROUNDS}; time to target: "
-        + str({k: v.rounds for k, v in convergence.PROBLEMS.items()}) + ")",
-    )  # fmt: skip
+        "--rounds",
+        type=int,
+        help=f"timed calls per case (default {_listed(ROUNDS)}; time to target: "
+        + _listed({k: v.rounds for k, v in convergence.PROBLEMS.items()})
+        + ")",
+    )
     p.add_argument(
         "--no-compile",
         action="store_true",

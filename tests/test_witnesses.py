@@ -1,4 +1,4 @@
-"""The three correctness witnesses of DESIGN.md section 5, plus one step worked by hand."""
+"""The three correctness witnesses of docs/design.md section 5, plus one step worked by hand."""
 
 import numpy as np
 import pytest
