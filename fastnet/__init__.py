@@ -3,10 +3,19 @@
 from . import optim
 from ._jit import get_threads, set_threads
 from .losses import ALIASES as LOSS_NAMES
-from .network import DivergedError, Network
+from .network import DivergedError, FitWarning, Network
 from .persistence import load
 
-__all__ = ["DivergedError", "LOSS_NAMES", "Network", "get_threads", "load", "optim", "set_threads"]
+__all__ = [
+    "DivergedError",
+    "FitWarning",
+    "LOSS_NAMES",
+    "Network",
+    "get_threads",
+    "load",
+    "optim",
+    "set_threads",
+]
 __version__ = "0.1.0"
 
 # Loaded on first use (module __getattr__), so `import fastnet` never imports matplotlib.

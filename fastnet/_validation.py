@@ -251,8 +251,11 @@ def check_y(y: object, n_samples: int, n_outputs: int, dtype: np.dtype, unit: bo
         raise ValueError(f"y has {arr.shape[0]} samples but X has {n_samples}")
     if unit and (arr.min() < 0 or arr.max() > 1):
         raise ValueError(
-            f"y must lie in [0, 1] for the log loss and for score, "
-            f"got values in [{arr.min()}, {arr.max()}]"
+            f"y must lie in [0, 1]: the output layer is a sigmoid, whose outputs (and the log "
+            f"loss's and score's labels) lie there; got values in [{arr.min()}, {arr.max()}]. "
+            "Scale regression targets onto [0, 1] (e.g. with "
+            "sklearn.preprocessing.MinMaxScaler, or use fastnet.sklearn.FastNetRegressor, which "
+            "does it for you)"
         )
     return arr
 

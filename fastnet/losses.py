@@ -29,7 +29,8 @@ class Loss:
 
 
 LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", mse, needs_unit_targets=False),
+    # The sigmoid output lies in [0, 1]: a target outside it cannot be reached (issue 14).
+    "mse": Loss("mse", mse, needs_unit_targets=True),
     "log": Loss("log", log_loss, needs_unit_targets=True),
 }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from . import optim
+from ._diagnostics import MIN_EPOCHS, FitWarning, diagnose
 from ._layout import Layout, Weights
 from ._training import DivergedError, Outcome, drive
 from ._validation import (
@@ -30,7 +32,7 @@ from ._validation import (
 from .backends import DIVERGED, get_backend
 from .losses import Loss, get_loss
 
-__all__ = ["DivergedError", "Network"]
+__all__ = ["DivergedError", "FitWarning", "Network"]
 
 
 class _Unset:
@@ -327,7 +329,15 @@ class Network:
 
         drive(run, epochs, self._dtype, callback=callback, progress=progress,
               block_epochs=block_epochs, record=record, describe=opt)  # fmt: skip
+        if not is_dask_array(Xc) and (self.converged_ or self.n_epochs_ >= MIN_EPOCHS):
+            problem = diagnose(self._layout.views(self._params), Xc, Y)
+            if problem is not None:
+                warnings.warn(f"{self!r}: {problem}", self._fit_warning, stacklevel=2)
         return self
+
+    #: The warning class of ``fit``'s usefulness check (the estimators use one that is also
+    #: scikit-learn's ``ConvergenceWarning``).
+    _fit_warning: type[Warning] = FitWarning
 
     def _check_optimizer(self, optimizer: object, lr: object) -> optim.Optimizer:
         """The optimizer ``fit`` was asked for, checked (also against the dtype)."""

@@ -40,7 +40,7 @@ from ._validation import (
     check_n_iter_no_change,
 )
 from .losses import get_loss
-from .network import DivergedError, Network
+from .network import DivergedError, FitWarning, Network
 
 #: ``verbose=2`` prints the loss after every this many epochs (one compiled block each).
 VERBOSE_EVERY = 50
@@ -60,6 +60,11 @@ def _check_hidden(hidden_layer_sizes: object) -> tuple[int, ...]:
     return tuple(
         check_int(h, f"hidden_layer_sizes[{i}]", 1) for i, h in enumerate(hidden_layer_sizes)
     )
+
+
+class UselessModelWarning(FitWarning, ConvergenceWarning):
+    """``fastnet.FitWarning`` that is also scikit-learn's ``ConvergenceWarning``: what the
+    estimators warn when a fit ends with a saturated or constant network."""
 
 
 def _seed(random_state: object) -> int:
@@ -292,6 +297,7 @@ class _BaseFastNet(BaseEstimator):
         elif p["verbose"] == 1:
             options["progress"] = True
         net = self.network_
+        net._fit_warning = UselessModelWarning
         try:
             net.fit(X, Y, optimizer=p["optimizer"], epochs=epochs, tol=tol,
                     n_iter_no_change=p["n_iter_no_change"], **options)  # fmt: skip
@@ -305,10 +311,26 @@ class _BaseFastNet(BaseEstimator):
         self.n_iter_ += net.n_epochs_
 
     def _outputs(self, X) -> np.ndarray:
-        """``(n, n_outputs_)`` sigmoid outputs of the fitted network."""
-        check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=self.network_.dtype)
-        P = self.network_.predict_proba(X)
+        """``(n, n_outputs_)`` sigmoid outputs of the fitted network.
+
+        A plain 2-D ``ndarray`` with the fitted number of features and rows goes straight to
+        ``Network.predict_proba``, whose own checks (dtype, finiteness) are those that
+        ``validate_data`` would make, at a fraction of the cost (about 0.3 ms a call, more than
+        the prediction of a thousand rows); anything else (lists, DataFrames, sparse or 1-D
+        input, the wrong width) goes through ``validate_data`` and its messages.
+        """
+        net = getattr(self, "network_", None)
+        if net is None:
+            check_is_fitted(self, "network_")
+        if not (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        ):
+            X = validate_data(self, X, reset=False, dtype=net.dtype)
+        P = net.predict_proba(X)
         return P.reshape(len(X), -1)
 
     def __sklearn_tags__(self):

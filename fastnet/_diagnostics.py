@@ -1,0 +1,65 @@
+"""Checks that a finished ``fit`` produced a model that can be of use (issue 14, item 5).
+
+A network whose hidden units are all saturated, or that gives every row the same output while
+the targets vary, has stopped learning: the stopping rule then reports it converged, and
+nothing else would tell the user. ``diagnose`` looks at a fixed sample of the training rows
+with the final weights (plain NumPy, float64) and returns what is wrong, or ``None``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Rows looked at: evenly spaced over the training data (all of them when there are fewer).
+SAMPLE_ROWS = 256
+#: A unit is saturated where ``|z| > SATURATED_Z``: ``sigmoid'(z) < 4.6e-5`` there, so its
+#: gradient has all but vanished.
+SATURATED_Z = 10.0
+#: A hidden layer is saturated when this share of its (row, unit) values is.
+SATURATED_SHARE = 0.99
+#: Outputs whose range over the rows is below this share of the targets' range (1 for 0/1
+#: labels) are "the same for every row" (constant targets: no output is constant then).
+CONSTANT_SPREAD = 1e-3
+#: ``fit`` runs the checks when it converged or ran at least this many epochs (a fit of a few
+#: epochs, one step of a longer loop, is not judged, and costs nothing more).
+MIN_EPOCHS = 10
+
+_SCALE_HINT = (
+    "features are not scaled: standardise X, e.g. with sklearn.preprocessing.StandardScaler"
+)
+
+
+class FitWarning(UserWarning):
+    """A ``fit`` ended with a network that is likely useless (saturated or constant)."""
+
+
+def diagnose(weights, X: np.ndarray, Y: np.ndarray) -> str | None:
+    """What makes the network ``weights`` (``[(W, b), ...]``) useless on ``X``/``Y`` (the
+    checked training data, ``Y`` of shape ``(n, k)``), or ``None``."""
+    n = X.shape[0]
+    rows = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_ROWS)).astype(np.intp))
+    a = X[rows].astype(np.float64)
+    Ys = Y[rows]
+    for layer, (W, b) in enumerate(weights, start=1):
+        z = a @ W.astype(np.float64) + b.astype(np.float64)
+        if layer < len(weights):
+            share = float(np.mean(np.abs(z) > SATURATED_Z))
+            if share >= SATURATED_SHARE:
+                return (
+                    f"hidden layer {layer} is saturated (|z| > {SATURATED_Z:g}) for "
+                    f"{share:.0%} of its rows and units: its units act as step functions "
+                    f"and their gradients vanish, so gradient-based training stalls. The "
+                    f"likely cause: {_SCALE_HINT}"
+                )
+        with np.errstate(over="ignore"):
+            a = 1.0 / (1.0 + np.exp(-z))
+    spread = a.max(axis=0) - a.min(axis=0)
+    target_range = Ys.max(axis=0) - Ys.min(axis=0)
+    if np.any(spread < CONSTANT_SPREAD * target_range):
+        return (
+            "the network predicts (nearly) the same output for every row (range "
+            f"{float(spread.min()):.2g}) although the targets vary: it has learnt nothing "
+            f"useful. The likely cause: {_SCALE_HINT}; otherwise a step size too large or too "
+            "small, or too few epochs"
+        )
+    return None
