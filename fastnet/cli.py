@@ -62,11 +62,28 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def compile_kernels(args: argparse.Namespace) -> int:
+    """Compile (or load) every kernel, one line per step."""
+    import numba
+
+    from .warmup import compile_all
+
+    dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
+    where = numba.config.CACHE_DIR or "__pycache__ beside fastnet's modules"
+    print(f"compiling fastnet's kernels into numba's cache ({where})", flush=True)
+    total = compile_all(
+        dtypes, report=lambda step, s: print(f"  {step:<32} {s:7.2f} s", flush=True)
+    )
+    print(f"done in {total:.1f} s; later processes load the kernels from the cache")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m fastnet",
         description="fastnet: full-batch training of small sigmoid networks with fused Numba "
-        "kernels. Commands: demo (train on built-in data) and bench (benchmark report).",
+        "kernels. Commands: demo (train on built-in data), bench (benchmark report) and "
+        "compile (compile the kernels ahead of the first fit).",
     )
     parser.add_argument(
         "--version",
@@ -99,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PATH", help="also write both losses' curves to PATH (.png)")
     p.set_defaults(func=demo)
     sub.add_parser("bench", help="benchmark report (see python -m fastnet bench --help)")
+    p = sub.add_parser(
+        "compile",
+        help="compile every kernel now, into numba's disk cache, instead of in the first fit "
+        "(once per install: tens of seconds; later processes load them in under a second)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=("float64", "float32", "both"),
+        default="both",
+        help="the dtype(s) to compile for (default %(default)s)",
+    )
+    p.set_defaults(func=compile_kernels)
     return parser
 
 

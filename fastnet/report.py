@@ -228,19 +228,21 @@ import json, time
 import numpy as np
 from fastnet import Network
 from fastnet.data import classification
+from fastnet.losses import LOSSES
 out = []
 for dtype in (np.float64, np.float32):
     X, y = classification(64, 4, dtype)
-    for loss in ("mse", "log"):
+    for loss in LOSSES:
         t = time.perf_counter()
-        Network((4, 3, 1), loss=loss, dtype=dtype).fit(X, y, epochs=1, tol=None)
+        Network((4, 3, 1), loss=loss, dtype=dtype).fit(X, y, epochs=1, tol=None).predict(X)
         out.append([np.dtype(dtype).name, loss, time.perf_counter() - t])
 print(json.dumps(out))
 """
 
 
 def measure_compile() -> list[dict]:
-    """Seconds of the first ``fit`` per dtype and loss in a new process, cold and warm cache.
+    """Seconds of the first ``fit`` + ``predict`` per dtype and loss in a new process, cold and
+    warm cache.
 
     Cold: ``NUMBA_CACHE_DIR`` is a new empty folder, so everything compiles. Warm: a second
     process with the same folder, now filled, so the kernels load from the disk cache. The
@@ -452,9 +454,10 @@ def format_tables(report: dict) -> str:
     if report.get("compile"):
         out += [
             "",
-            "Compile time of the numba kernels: seconds of the first fit in a new process "
-            "(never inside a timed round).",
-            "cold = empty NUMBA_CACHE_DIR, warm = the same cache folder in a second process.",
+            "Compile time of the numba kernels: seconds of the first fit + predict in a new "
+            "process (never inside a timed round).",
+            "cold = empty NUMBA_CACHE_DIR, warm = the same cache folder in a second process; "
+            "python -m fastnet compile does the cold part once, ahead of time.",
         ]
         head = f"{'dtype':<7} {'loss':<4} | {'cold s':>7} {'warm s':>7}"
         out += [head, "-" * len(head)]

@@ -80,6 +80,7 @@ def test_the_walk_finds_every_parser():
         "python -m fastnet",
         "python -m fastnet demo",
         "python -m fastnet bench",
+        "python -m fastnet compile",
         "python -m fastnet bench",
     ]  # cli's "bench" is a placeholder: main() hands bench's arguments to report's parser
 
@@ -94,3 +95,39 @@ def test_every_option_has_plain_text_help(name, parser):
     assert "``" not in text, f"{name} --help has reStructuredText markup"
     assert not re.search(r"[{\[]'", text), f"{name} --help prints a Python repr"
     assert ":func:" not in text and ":class:" not in text
+
+
+_NOTHING_COMPILES = """
+import numpy as np
+from numba.core import event
+from fastnet.warmup import compile_all
+
+compiled = []
+class Listener(event.Listener):
+    def on_start(self, e):
+        compiled.append(e.data["dispatcher"].py_func.__name__)
+    def on_end(self, e):
+        pass
+event.register("numba:compile", Listener())
+compile_all([np.float32])
+assert compiled == [], compiled
+print("nothing compiled")
+"""
+
+
+def test_compile_fills_the_cache_so_a_new_process_compiles_nothing(tmp_path):
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "fastnet", "compile", "--dtype", "float32"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "fit lbfgs (float32)" in run.stdout and "done in" in run.stdout
+    assert any(tmp_path.rglob("*train*.nbi")), "nothing was written to NUMBA_CACHE_DIR"
+    # a new process with that cache: every step of ``compile`` loads, nothing compiles
+    again = subprocess.run(
+        [sys.executable, "-c", _NOTHING_COMPILES],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "nothing compiled" in again.stdout
