@@ -8,7 +8,6 @@ It is the only place that knows the kernels' argument lists.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
 
@@ -103,40 +102,44 @@ def _scratch(threads: int, specs: list[tuple[int, type]]) -> list[np.ndarray]:
     return out
 
 
-#: Idle engines kept for reuse (``Engine.acquire``), per (layers, n, dtype), for this many
-#: recently used sizes: building one costs about 0.1 ms, a small problem's whole epoch.
+#: Idle engines kept for reuse (``Engine.acquire``), one per (layers, n, dtype), for this many
+#: recently used sizes, per thread: building one costs about 0.1 ms, a small problem's whole
+#: epoch.
 POOL_SIZES = 8
-_pool: OrderedDict[tuple, list[Engine]] = OrderedDict()
-_pool_lock = threading.Lock()
+_local = threading.local()
+
+
+def _idle() -> dict[tuple, Engine]:
+    """This thread's idle engines, oldest first."""
+    try:
+        return _local.idle
+    except AttributeError:
+        _local.idle = {}
+        return _local.idle
 
 
 class Engine:
     """Buffers and kernel calls for a network of widths ``layers`` on ``n`` rows of ``dtype``.
 
     ``Engine.acquire`` hands out an idle engine of that size (or a new one) and ``release``
-    gives it back: an engine is used by one call at a time, so threads, and a callback that
-    calls the network during its ``fit``, each get their own buffers.
+    gives it back: an engine is used by one call at a time, and idle ones belong to a thread,
+    so threads, and a callback that calls the network during its ``fit``, each get their own
+    buffers.
     """
 
     @classmethod
     def acquire(cls, layers: Sequence[int], n: int, dtype: np.dtype) -> Engine:
         key = (tuple(int(s) for s in layers), n, np.dtype(dtype).str)
-        with _pool_lock:
-            idle = _pool.get(key)
-            if idle:
-                _pool.move_to_end(key)
-                return idle.pop()
-        return cls(layers, n, dtype)
+        engine = _idle().pop(key, None)
+        return cls(layers, n, dtype) if engine is None else engine
 
     def release(self) -> None:
         """Give the engine back for reuse (it must not be used after this)."""
-        with _pool_lock:
-            idle = _pool.setdefault(self.key, [])
-            _pool.move_to_end(self.key)
-            if len(idle) < 2:
-                idle.append(self)
-            while len(_pool) > POOL_SIZES:
-                _pool.popitem(last=False)
+        idle = _idle()
+        idle.pop(self.key, None)  # (re)inserted as the newest
+        idle[self.key] = self
+        if len(idle) > POOL_SIZES:
+            del idle[next(iter(idle))]
 
     def __init__(self, layers: Sequence[int], n: int, dtype: np.dtype) -> None:
         sizes = np.asarray(layers, dtype=np.int64)
@@ -267,7 +270,12 @@ class Engine:
         """Output activations of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
         args = (params, X, *self._common(), out)
-        predict = self._entry(_kernels.predict, (params, X), args)
-        with self._threads():
-            predict(*args)
+        if self.serial:  # on this thread: no thread-pool calls (the parallel kernel's ~10 us)
+            predict = self._entry(_kernels.predict_serial, (params, X), args)
+            with _blas_single_threaded() if self.pin_blas else nullcontext():
+                predict(*args)
+        else:
+            predict = self._entry(_kernels.predict, (params, X), args)
+            with self._threads():
+                predict(*args)
         return out

@@ -954,19 +954,34 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
     return epochs, RAN_ALL
 
 
-@parallel_jit
-def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, out):
-    """Output-layer activations of every row of ``X`` into ``out`` (flattened ``(n, k)``)."""
+@jit
+def predict_chunk(params, X, sizes, offs, blas, aoff, rows, r0, r1, act, zo, out):
+    """Output-layer activations of rows ``r0:r1`` of ``X`` into ``out``, block by block."""
     d = sizes[0]
     n_layers = sizes.shape[0] - 1
     k = sizes[n_layers]
     top = aoff[n_layers - 1]
-    n_chunks = bounds.shape[0] - 1
-    for c in prange(n_chunks):
+    for s in range(r0, r1, rows):
+        e = min(s + rows, r1)
+        m = e - s
+        forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act, zo)
+        for i in range(m * k):  # a loop, not a slice copy: see the module docstring
+            out[s * k + i] = act[top + i]
+
+
+@parallel_jit
+def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, out):
+    """Output-layer activations of every row of ``X`` into ``out`` (flattened ``(n, k)``),
+    chunks on threads."""
+    for c in prange(bounds.shape[0] - 1):
         t = get_thread_id()
-        for s in range(bounds[c], bounds[c + 1], rows):
-            e = min(s + rows, bounds[c + 1])
-            m = e - s
-            forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act[t], zo[t])
-            for i in range(m * k):  # a loop, not a slice copy: see the module docstring
-                out[s * k + i] = act[t, top + i]
+        predict_chunk(params, X, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1], act[t],
+                      zo[t], out)  # fmt: skip
+
+
+@jit
+def predict_serial(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, out):
+    """``predict`` on the calling thread: for small calls, which then need neither numba's
+    thread pool nor the parallel compilation."""
+    predict_chunk(params, X, sizes, offs, blas, aoff, rows, 0, bounds[bounds.shape[0] - 1],
+                  act[0], zo[0], out)  # fmt: skip

@@ -161,7 +161,10 @@ def as_float_array(
     numbers are rejected. Any shape (0-d included) is kept as is. With ``max_abs``, a value
     whose magnitude exceeds it is an error too (``check_X``'s ``input_limit``).
     """
-    arr = to_array(a, name)
+    if type(a) is np.ndarray and a.dtype == dtype:  # the common case: no conversion to check
+        arr = a
+    else:
+        arr = to_array(a, name)
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}")
