@@ -3,6 +3,7 @@
 from . import optim
 from ._jit import get_threads, set_threads
 from .losses import ALIASES as LOSS_NAMES
+from .losses import register_loss, unregister_loss
 from .network import DivergedError, FitWarning, Network
 from .persistence import load
 
@@ -14,7 +15,9 @@ __all__ = [
     "get_threads",
     "load",
     "optim",
+    "register_loss",
     "set_threads",
+    "unregister_loss",
 ]
 __version__ = "0.1.0"
 

@@ -33,7 +33,7 @@ class FitWarning(UserWarning):
     """A ``fit`` ended with a network that is likely useless (saturated or constant)."""
 
 
-def diagnose(weights, X: np.ndarray, Y: np.ndarray) -> str | None:
+def diagnose(weights, X: np.ndarray, Y: np.ndarray, output: str = "sigmoid") -> str | None:
     """What makes the network ``weights`` (``[(W, b), ...]``) useless on ``X``/``Y`` (the
     checked training data, ``Y`` of shape ``(n, k)``), or ``None``."""
     n = X.shape[0]
@@ -51,8 +51,15 @@ def diagnose(weights, X: np.ndarray, Y: np.ndarray) -> str | None:
                     f"and their gradients vanish, so gradient-based training stalls. The "
                     f"likely cause: {_SCALE_HINT}"
                 )
-        with np.errstate(over="ignore"):
-            a = 1.0 / (1.0 + np.exp(-z))
+        if layer < len(weights) or output == "sigmoid":
+            with np.errstate(over="ignore"):
+                a = 1.0 / (1.0 + np.exp(-z))
+        elif output == "softmax":
+            with np.errstate(under="ignore"):
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = z
     spread = a.max(axis=0) - a.min(axis=0)
     target_range = Ys.max(axis=0) - Ys.min(axis=0)
     if np.any(spread < CONSTANT_SPREAD * target_range):

@@ -211,8 +211,12 @@ class Engine:
         return (self.sizes, self.offs, self.blas, self.aoff, self.rows, self.bounds, self.act,
                 self.zo)  # fmt: skip
 
-    def loss_grad(self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn, scale=1.0):
+    def loss_grad(
+        self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn, scale=1.0, output=0
+    ):
         """Loss and gradient over the rows of flat ``X``, both multiplied by ``scale``.
+
+        ``output`` is the output layer's code (``_kernels.SIGMOID_OUT``, ...).
 
         With the default ``scale=1`` these are the sums over the rows (what a data-parallel
         partition contributes); ``scale=1/n`` gives the mean loss and its gradient. The
@@ -221,7 +225,7 @@ class Engine:
         hist = np.empty(1, self.dtype)
         empty = np.empty(0, self.dtype)
         # ``train`` with epochs=0 only evaluates (one compiled kernel for both uses)
-        args = self._args(params, X, Y, loss_fn, scale) + (
+        args = self._args(params, X, Y, loss_fn, scale, output) + (
             np.int64(GD_CODE), np.zeros(1), empty, np.zeros(1), 0, -1.0, 1, np.zeros(2), hist
         )  # fmt: skip
         train = self._entry(_kernels.train, (params, X, Y), args)
@@ -229,15 +233,16 @@ class Engine:
             train(*args)
         return hist[0], self.g
 
-    def _args(self, params, X, Y, loss_fn, scale):
+    def _args(self, params, X, Y, loss_fn, scale, output=0):
         """The arguments every training kernel starts with (``evaluate``'s)."""
         scale = self.dtype.type(1.0 / self.n if scale is None else scale)
         return (params, X, Y, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
-                self.closs, first_class(loss_fn, self.dtype), self.g, scale)  # fmt: skip
+                self.closs, first_class(loss_fn, self.dtype), int(output), self.g,
+                scale)  # fmt: skip
 
     def trainer(
         self, params, X, Y, loss_fn, optimizer, vec, scal, tol, n_iter_no_change, state,
-        scale=None,
+        scale=None, output=0,
     ):  # fmt: skip
         """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``optimizer``
         (``train``, or ``train_lbfgs`` for L-BFGS), in place on ``params`` and the optimizer's
@@ -245,7 +250,7 @@ class Engine:
 
         The loss is the sum over rows times ``scale`` (default ``1/n``: the mean).
         """
-        common = self._args(params, X, Y, loss_fn, scale)
+        common = self._args(params, X, Y, loss_fn, scale, output)
         hp = optimizer.hyper()
         if optimizer.code == LBFGS_CODE:
             n, dt = self.n_params, self.dtype
@@ -266,10 +271,11 @@ class Engine:
 
         return run
 
-    def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Output activations of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
+    def predict(self, params: np.ndarray, X: np.ndarray, logits: bool = False) -> np.ndarray:
+        """Output activations (``logits``: the output layer's logits, before its activation)
+        of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
-        args = (params, X, *self._common(), out)
+        args = (params, X, *self._common(), bool(logits), out)
         if self.serial:  # on this thread: no thread-pool calls (the parallel kernel's ~10 us)
             predict = self._entry(_kernels.predict_serial, (params, X), args)
             with _blas_single_threaded() if self.pin_blas else nullcontext():
@@ -279,3 +285,8 @@ class Engine:
             with self._threads():
                 predict(*args)
         return out
+
+    def predict_logits(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Output-layer logits (before its activation) of the rows of ``X`` (flat), as a flat
+        ``(n * k,)`` array."""
+        return self.predict(params, X, logits=True)

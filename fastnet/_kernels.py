@@ -69,6 +69,12 @@ RAN_ALL = 0
 CONVERGED = 1
 DIVERGED = 2
 
+#: Output-layer codes (``output`` argument of the training kernels; ``losses.OUTPUT_CODES``
+#: maps the names). Hidden layers are always sigmoids.
+SIGMOID_OUT = 0
+SOFTMAX_OUT = 1
+LINEAR_OUT = 2
+
 
 # ----------------------------------------------------------------------------- the sigmoid
 # Numba's PyPI build has no SVML, so ``np.exp`` in a loop is a scalar libm call per element and
@@ -346,6 +352,150 @@ def log_loss(z, p, y, delta):
     return total
 
 
+@jit
+def mse_linear(z, p, y, delta):
+    """Squared error ``(p - y)^2`` of an identity output (``p = z``); ``dJ/dz = 2 (p - y)``."""
+    _wide_vectors()
+    two = p.dtype.type(2)
+    n = p.shape[0]
+    for i in range(n):
+        r = p[i] - y[i]
+        delta[i] = r * r
+    total = _sum(delta[:n])
+    for i in range(n):
+        delta[i] = two * (p[i] - y[i])
+    return total
+
+
+@jit
+def huber_linear(z, p, y, delta):
+    """Huber loss with ``delta = 1`` of an identity output: ``r^2 / 2`` for ``|r| <= 1``, else
+    ``|r| - 1/2`` (``r = p - y``); ``dJ/dz = clip(r, -1, 1)``."""
+    _wide_vectors()
+    one = p.dtype.type(1)
+    half = p.dtype.type(0.5)
+    n = p.shape[0]
+    for i in range(n):
+        r = p[i] - y[i]
+        a = abs(r)
+        delta[i] = half * r * r if a <= one else a - half
+    total = _sum(delta[:n])
+    for i in range(n):
+        delta[i] = min(max(p[i] - y[i], -one), one)
+    return total
+
+
+@jit
+def cross_entropy(z, p, y, delta):
+    """Categorical cross-entropy of a softmax output: ``-sum_j y_j log p_j``.
+
+    For the softmax output, ``z`` holds the log-probabilities ``log p`` (finite for any finite
+    logits: see ``output_activation``) and ``delta`` receives ``dJ/d(log p) = -y``; the kernel
+    turns it into ``dJ/d(logits) = p sum(y) - y`` (``softmax_delta``), ``p - y`` for rows that
+    sum to 1."""
+    _wide_vectors()
+    n = p.shape[0]
+    for i in range(n):
+        delta[i] = -(y[i] * z[i])
+    total = _sum(delta[:n])
+    for i in range(n):
+        delta[i] = -y[i]
+    return total
+
+
+# ----------------------------------------------------------------------------- output layers
+# The forward pass computes every layer as a sigmoid and keeps the output logits in ``zo``;
+# for a softmax or linear output, ``output_activation`` then replaces the output's sigmoids
+# (one more pass over the ``m * k`` outputs only), so the sigmoid network's code is unchanged.
+
+
+def exp_inplace(buf):
+    """``buf = exp(buf)`` for ``buf <= 0`` (the shifted logits of a softmax), clamped below so
+    that it never underflows to 0 (at least ``exp(-708)`` in float64, ``exp(-87)`` in
+    float32), by the sigmoid's vectorisable exp."""
+    raise NotImplementedError("compiled only: call from numba code")
+
+
+def _exp_inplace_f64(buf):
+    _wide_vectors()
+    for i in range(buf.shape[0]):
+        buf[i] = _exp_f64(min(max(buf[i], -708.0), 709.0))
+
+
+def _exp_inplace_f32(buf):
+    _wide_vectors()
+    f = np.float32
+    lo, hi, one, half = f(-87.0), f(88.0), f(1.0), f(0.5)
+    log2e, ln2_hi, ln2_lo = f(1.44269504), f(0.693359375), f(-2.12194440e-4)
+    for i in range(buf.shape[0]):
+        x = min(max(buf[i], lo), hi)
+        t = np.floor(x * log2e + half)
+        r = (x - t * ln2_hi) - t * ln2_lo
+        p = f(1.0 / 5040.0)
+        p = p * r + f(1.0 / 720.0)
+        p = p * r + f(1.0 / 120.0)
+        p = p * r + f(1.0 / 24.0)
+        p = p * r + f(1.0 / 6.0)
+        p = p * r + half
+        p = p * r + one
+        buf[i] = (p * r + one) * _pow2(t)
+
+
+@overload(exp_inplace, jit_options={**JIT_OPTIONS, "fastmath": {"contract"}})
+def _exp_inplace_overload(buf):
+    if buf.dtype == types.float64:
+        return _exp_inplace_f64
+    if buf.dtype == types.float32:
+        return _exp_inplace_f32
+    return None
+
+
+@jit
+def output_activation(z, p, m, k, output):
+    """The output activation of a block of ``m`` rows of ``k`` logits ``z`` (flattened).
+
+    ``LINEAR_OUT``: ``p = z``. ``SOFTMAX_OUT``: ``p`` the softmax of each row and ``z`` its
+    log-probabilities ``z - max(z) - log(sum(exp(z - max(z))))``, both from the logits shifted by
+    the row's maximum, so that they are finite for any finite logits.
+    """
+    n = m * k
+    if output == LINEAR_OUT:
+        for i in range(n):
+            p[i] = z[i]
+        return
+    for r in range(m):
+        o = r * k
+        mx = z[o]
+        for j in range(1, k):
+            mx = max(mx, z[o + j])
+        for j in range(k):
+            z[o + j] = z[o + j] - mx
+            p[o + j] = z[o + j]
+    exp_inplace(p[:n])
+    for r in range(m):
+        o = r * k
+        s = p[o]
+        for j in range(1, k):
+            s += p[o + j]
+        log_s = np.log(s)
+        for j in range(k):
+            p[o + j] = p[o + j] / s
+            z[o + j] = z[o + j] - log_s
+
+
+@jit
+def softmax_delta(p, delta, m, k):
+    """``delta_j = g_j - p_j sum_i g_i`` per row: ``dJ/d(logits)`` from ``g = dJ/d(log p)``
+    (the softmax's Jacobian), in place."""
+    for r in range(m):
+        o = r * k
+        s = delta[o]
+        for j in range(1, k):
+            s += delta[o + j]
+        for j in range(k):
+            delta[o + j] = delta[o + j] - p[o + j] * s
+
+
 # ----------------------------------------------------------------------------- one dense layer
 @jit
 def dense_forward(inp, W, out, blas):
@@ -470,15 +620,23 @@ def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo):
 
 
 @jit
-def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gtmp, g, loss_fn):
+def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gtmp, g, loss_fn,
+                   output):  # fmt: skip
     """Loss and backprop of one forward-passed row block; adds ``dJ/dparams`` (unscaled) to ``g``.
 
+    ``output`` (``SIGMOID_OUT``, ``SOFTMAX_OUT``, ``LINEAR_OUT``) is the output layer's
+    activation: the forward pass leaves sigmoids and logits, which ``output_activation``
+    replaces for the other two (see there for what the loss then receives).
     Returns the block's summed loss.
     """
     n_layers = sizes.shape[0] - 1
     k = sizes[n_layers]
     top = aoff[n_layers - 1]
+    if output != SIGMOID_OUT:
+        output_activation(zo[: m * k], act[top : top + m * k], m, k, output)
     total = loss_fn(zo[: m * k], act[top : top + m * k], y, d1[: m * k])
+    if output == SOFTMAX_OUT:
+        softmax_delta(act[top : top + m * k], d1[: m * k], m, k)
     b_top = offs[n_layers - 1] + sizes[n_layers - 1] * k
     column_sums(d1[: m * k].reshape((m, k)), g[b_top : b_top + k])
     delta, spare = d1, d2
@@ -503,7 +661,7 @@ def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gt
 
 @jit
 def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo, d1, d2, gtmp,
-                    g, loss_fn):  # fmt: skip
+                    g, loss_fn, output):  # fmt: skip
     """Summed loss and gradient of rows ``r0:r1`` (one chunk), block by block, into ``g``."""
     d = sizes[0]
     k = sizes[sizes.shape[0] - 1]
@@ -515,7 +673,7 @@ def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo
         x = X[s * d : e * d]
         forward_block(params, x, sizes, offs, blas, aoff, m, act, zo)
         total += backward_block(params, x, Y[s * k : e * k], sizes, offs, blas, aoff, m, act,
-                                zo, d1, d2, gtmp, g, loss_fn)  # fmt: skip
+                                zo, d1, d2, gtmp, g, loss_fn, output)  # fmt: skip
     return total
 
 
@@ -537,14 +695,14 @@ def reduce_chunks(closs, gbuf, g):
 
 @parallel_jit
 def evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-             closs, loss_fn, g, scale):  # fmt: skip
+             closs, loss_fn, output, g, scale):  # fmt: skip
     """The loss at ``params`` (returned) and its gradient (into ``g``), both times ``scale``
     (``1/n``: the mean), over every row; chunks on threads, summed in chunk order."""
     for c in prange(bounds.shape[0] - 1):
         t = get_thread_id()  # scratch belongs to the thread, the gradient sum to the chunk
         closs[c] = chunk_loss_grad(
             params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
-            act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn,
+            act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn, output,
         )  # fmt: skip
     loss = reduce_chunks(closs, gbuf, g) * scale
     for j in range(g.shape[0]):
@@ -647,7 +805,7 @@ def stop_rule(loss, tol, n_iter_no_change, state):
 
 @jit
 def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf, closs,
-          loss_fn, g, scale, opt, hp, vec, scal, epochs, tol, n_iter_no_change, state,
+          loss_fn, output, g, scale, opt, hp, vec, scal, epochs, tol, n_iter_no_change, state,
           hist):  # fmt: skip
     """Run up to ``epochs`` full-batch epochs of a first-order optimizer in place on ``params``.
 
@@ -664,7 +822,7 @@ def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, 
     """
     for e in range(max(epochs, 1)):
         loss = evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
-                        gtmp, gbuf, closs, loss_fn, g, scale)  # fmt: skip
+                        gtmp, gbuf, closs, loss_fn, output, g, scale)  # fmt: skip
         if epochs == 0:
             hist[0] = loss
             return 0, RAN_ALL
@@ -779,14 +937,14 @@ def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
 
 @jit
 def _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-           closs, loss_fn, scale, d, t, xt, gt):  # fmt: skip
+           closs, loss_fn, output, scale, d, t, xt, gt):  # fmt: skip
     """Loss (float64; +inf when it or the gradient is not finite) and ``d . gradient`` at
     ``xt = params + t d``, the gradient in ``gt``."""
     tt = xt.dtype.type(t)
     for j in range(xt.shape[0]):
         xt[j] = params[j] + tt * d[j]
     f = np.float64(evaluate(xt, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
-                            gtmp, gbuf, closs, loss_fn, gt, scale))  # fmt: skip
+                            gtmp, gbuf, closs, loss_fn, output, gt, scale))  # fmt: skip
     gtd = _dot(gt, d)
     if not (np.isfinite(f) and np.isfinite(gtd)):
         return np.inf, 0.0
@@ -795,7 +953,7 @@ def _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
 
 @jit
 def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-                closs, loss_fn, g, scale, hp, vec, scal, xt, gt, d, alpha, epochs, tol,
+                closs, loss_fn, output, g, scale, hp, vec, scal, xt, gt, d, alpha, epochs, tol,
                 n_iter_no_change, state, hist):  # fmt: skip
     """Run up to ``epochs`` L-BFGS iterations in place on ``params`` (``optim.LBFGS``).
 
@@ -822,7 +980,8 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
     for e in range(epochs):
         if scal[LB_HAVE] == 0:
             scal[LB_F] = evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
-                                  d1, d2, gtmp, gbuf, closs, loss_fn, gcur, scale)  # fmt: skip
+                                  d1, d2, gtmp, gbuf, closs, loss_fn, output, gcur,
+                                  scale)  # fmt: skip
             scal[LB_EVALS] += 1
             scal[LB_HAVE] = 1
         f = scal[LB_F]
@@ -884,8 +1043,8 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
         ended = False
         while True:
             f_new, g_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
-                                  d1, d2, gtmp, gbuf, closs, loss_fn, scale, d, stp, xt,
-                                  gt)  # fmt: skip
+                                  d1, d2, gtmp, gbuf, closs, loss_fn, output, scale, d, stp,
+                                  xt, gt)  # fmt: skip
             evals += 1
             if not np.isfinite(f_new):  # too far: halve the step towards the best point
                 brackt = True
@@ -973,8 +1132,9 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
 
 
 @jit
-def predict_chunk(params, X, sizes, offs, blas, aoff, rows, r0, r1, act, zo, out):
-    """Output-layer activations of rows ``r0:r1`` of ``X`` into ``out``, block by block."""
+def predict_chunk(params, X, sizes, offs, blas, aoff, rows, r0, r1, act, zo, logits, out):
+    """Output-layer activations (``logits``: the logits, before the output activation) of rows
+    ``r0:r1`` of ``X`` into ``out``, block by block."""
     d = sizes[0]
     n_layers = sizes.shape[0] - 1
     k = sizes[n_layers]
@@ -983,23 +1143,28 @@ def predict_chunk(params, X, sizes, offs, blas, aoff, rows, r0, r1, act, zo, out
         e = min(s + rows, r1)
         m = e - s
         forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act, zo)
-        for i in range(m * k):  # a loop, not a slice copy: see the module docstring
-            out[s * k + i] = act[top + i]
+        if logits:
+            for i in range(m * k):  # a loop, not a slice copy: see the module docstring
+                out[s * k + i] = zo[i]
+        else:
+            for i in range(m * k):
+                out[s * k + i] = act[top + i]
 
 
 @parallel_jit
-def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, out):
-    """Output-layer activations of every row of ``X`` into ``out`` (flattened ``(n, k)``),
-    chunks on threads."""
+def predict(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, logits, out):
+    """Output-layer activations (or ``logits``) of every row of ``X`` into ``out`` (flattened
+    ``(n, k)``), chunks on threads. The softmax and linear outputs, and log-probabilities, are
+    computed from the logits (``Network``)."""
     for c in prange(bounds.shape[0] - 1):
         t = get_thread_id()
         predict_chunk(params, X, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1], act[t],
-                      zo[t], out)  # fmt: skip
+                      zo[t], logits, out)  # fmt: skip
 
 
 @jit
-def predict_serial(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, out):
+def predict_serial(params, X, sizes, offs, blas, aoff, rows, bounds, act, zo, logits, out):
     """``predict`` on the calling thread: for small calls, which then need neither numba's
     thread pool nor the parallel compilation."""
     predict_chunk(params, X, sizes, offs, blas, aoff, rows, 0, bounds[bounds.shape[0] - 1],
-                  act[0], zo[0], out)  # fmt: skip
+                  act[0], zo[0], logits, out)  # fmt: skip

@@ -242,8 +242,11 @@ def check_X(X: object, n_features: int, dtype: np.dtype, name: str = "X") -> np.
     return arr
 
 
-def check_y(y: object, n_samples: int, n_outputs: int, dtype: np.dtype, unit: bool) -> np.ndarray:
-    """Targets as ``(n_samples, n_outputs)``; ``unit`` requires every value in [0, 1]."""
+def check_y(
+    y: object, n_samples: int, n_outputs: int, dtype: np.dtype, unit: bool, output: str = "sigmoid"
+) -> np.ndarray:
+    """Targets as ``(n_samples, n_outputs)``; ``unit`` requires every value in [0, 1] (the
+    sigmoid output's range; ``output`` only words the message)."""
     arr = as_float_array(y, "y", dtype)
     if arr.ndim == 1 and n_outputs == 1:
         arr = arr.reshape(-1, 1)
@@ -258,9 +261,57 @@ def check_y(y: object, n_samples: int, n_outputs: int, dtype: np.dtype, unit: bo
             f"loss's and score's labels) lie there; got values in [{arr.min()}, {arr.max()}]. "
             "Scale regression targets onto [0, 1] (e.g. with "
             "sklearn.preprocessing.MinMaxScaler, or use fastnet.sklearn.FastNetRegressor, which "
-            "does it for you)"
+            "does it for you), or use output='linear'"
+            if output == "sigmoid"
+            else f"y must lie in [0, 1] for this loss; got values in [{arr.min()}, {arr.max()}]"
         )
     return arr
+
+
+def class_tolerance(dtype: np.dtype) -> float:
+    """How far from 1 a probability row's sum may be (rounding): ``sqrt(eps)``, 1.5e-8 in
+    float64, 3.5e-4 in float32."""
+    return float(np.sqrt(np.finfo(dtype).eps))
+
+
+def check_class_targets(y: object, n_samples: int, n_classes: int, dtype: np.dtype) -> np.ndarray:
+    """A softmax output's targets as ``(n_samples, n_classes)`` probability rows: integer labels
+    ``0..n_classes-1`` of shape ``(n_samples,)`` become one-hot rows; rows ``(n_samples,
+    n_classes)`` must be non-negative and sum to 1 (to ``class_tolerance``)."""
+    arr = to_array(y, "y")
+    if arr.ndim == 1:
+        labels = as_float_array(arr, "y", np.dtype(np.float64))
+        if labels.shape[0] != n_samples:
+            raise ValueError(f"y has {labels.shape[0]} samples but X has {n_samples}")
+        bad = (labels != np.round(labels)) | (labels < 0) | (labels > n_classes - 1)
+        if bad.any():
+            v = labels[bad][0]
+            raise ValueError(
+                f"y holds class labels, which must be integers in 0..{n_classes - 1} for this "
+                f"network's {n_classes} softmax outputs; got {float(v)!r}"
+            )
+        Y = np.zeros((n_samples, n_classes), dtype)
+        Y[np.arange(n_samples), labels.astype(np.intp)] = 1
+        return Y
+    Y = as_float_array(arr, "y", dtype)
+    if Y.ndim != 2 or Y.shape[1] != n_classes:
+        raise ValueError(
+            f"y must be labels of shape (n_samples,) or probability rows of shape "
+            f"(n_samples, {n_classes}) for this network, got shape {Y.shape}"
+        )
+    if Y.shape[0] != n_samples:
+        raise ValueError(f"y has {Y.shape[0]} samples but X has {n_samples}")
+    if Y.min() < 0:
+        raise ValueError(f"y's probability rows must be non-negative, got {float(Y.min())!r}")
+    sums = Y.astype(np.float64).sum(axis=1)
+    off = np.abs(sums - 1)
+    if off.max() > class_tolerance(dtype):
+        i = int(np.argmax(off))
+        raise ValueError(
+            f"y's rows must sum to 1 (one-hot or probability rows of a softmax output): row {i} "
+            f"sums to {float(sums[i])!r}"
+        )
+    return Y
 
 
 def check_outputs(P: np.ndarray, dtype: np.dtype) -> np.ndarray:

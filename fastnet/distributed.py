@@ -41,10 +41,10 @@ import numba
 from . import optim
 from ._engine import Engine
 from ._layout import Layout
-from ._validation import check_outputs, check_X, check_y
+from ._validation import check_class_targets, check_outputs, check_X, check_y
 from .backends import EvaluationError, get_backend
 from .backends.numpy import python_runner
-from .losses import Loss, get_loss
+from .losses import BUILTIN, LOSSES, Loss, get_loss
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -141,11 +141,16 @@ class DaskBackend:
     name = "dask"
 
     def __init__(
-        self, layers: Sequence[int], dtype: np.dtype, predict_with: str = "numba"
+        self,
+        layers: Sequence[int],
+        dtype: np.dtype,
+        predict_with: str = "numba",
+        output: str = "sigmoid",
     ) -> None:
         self.layers = tuple(layers)
         self.dtype = np.dtype(dtype)
         self.predict_with = predict_with  # the backend the workers predict with
+        self.output = output
 
     def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
         loss_grad = self._loss_grad_on_cluster(X, Y, loss)
@@ -157,20 +162,20 @@ class DaskBackend:
 
     def predict(self, params, X):
         """Lazy ``(n, k)`` output activations of the dask array ``X``, block by block."""
-        return _predict_dask(params, self.layers, self.dtype, self.predict_with, X)
+        return _predict_dask(params, self.layers, self.dtype, self.predict_with, X, self.output)
 
     def _loss_grad_on_cluster(self, X, Y, loss: Loss):
         """``loss_grad(params) -> (J, g)``: one round trip to the current client per call."""
         client = _current_client(None)
-        host_workers = _set_up_workers(client, self.dtype, loss.name)
+        host_workers = _set_up_workers(client, self.dtype, loss)
         parts, n = _partitions(client, self.layers, self.dtype, loss, X, Y)
         dt = self.dtype.type
         scale = dt(1.0 / n)
 
         def loss_grad(params: np.ndarray) -> tuple[np.floating, np.ndarray]:
             try:
-                total, g = _epoch_sums(client, parts, params, self.layers, loss.name,
-                                       host_workers)  # fmt: skip
+                total, g = _epoch_sums(client, parts, params, self.layers,
+                                       (loss.name, loss.output), host_workers)  # fmt: skip
             except (CancelledError, KilledWorker) as exc:
                 raise EvaluationError(
                     "the Dask cluster lost workers or data it cannot recompute "
@@ -199,18 +204,18 @@ def predict_proba(net: Network, X: object) -> da.Array:
         Shape ``(n,)`` when the network has one output, else ``(n, k)``; ``X``'s row chunks.
     """
     params = Layout.from_sizes(net.layers).flatten(net.weights, net.dtype)
-    P = _predict_dask(params, net.layers, net.dtype, net.backend, X)
+    P = _predict_dask(params, net.layers, net.dtype, net.backend, X, net.output)
     return P[:, 0] if net.layers[-1] == 1 else P
 
 
-def _predict_dask(params, layers, dtype, backend, X):
+def _predict_dask(params, layers, dtype, backend, X, output="sigmoid"):
     """Lazy ``(n, k)`` outputs of ``X``'s row blocks (the weights ``params`` are captured)."""
     X = da.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     X = X.rechunk({1: -1})
     k = layers[-1]
-    args = (params, tuple(layers), np.dtype(dtype), backend)
+    args = (params, tuple(layers), np.dtype(dtype), backend, output)
     return X.map_blocks(
         _predict_block,
         *args,
@@ -234,13 +239,15 @@ def _current_client(client: Client | None) -> Client:
         ) from exc
 
 
-def _set_up_workers(client: Client, dtype: np.dtype, loss: str) -> dict[str, int]:
-    """Warm the kernels on every worker; returns the number of workers on each host."""
+def _set_up_workers(client: Client, dtype: np.dtype, loss: Loss) -> dict[str, int]:
+    """Warm the kernels on every worker (registering ``loss`` there first when it is not a
+    built-in one); returns the number of workers on each host."""
     workers = client.scheduler_info()["workers"]
     if not workers:
         raise RuntimeError("the Dask cluster has no workers")
     host_workers = dict(Counter(get_address_host(addr) for addr in workers))
-    client.run(_warm_up, dtype.name, loss)
+    client.run(_warm_up, dtype.name, loss.name, loss.output,
+               None if loss.name in BUILTIN else loss)  # fmt: skip
     return host_workers
 
 
@@ -266,8 +273,9 @@ def _partitions(
     y = y.rechunk((X.chunks[0],) + (-1,) * (y.ndim - 1))
     prepare = dask.delayed(_prepare, pure=True)
     d, k, unit = layers[0], layers[-1], loss.needs_unit_targets
+    classes = loss.output == "softmax"
     tasks = [
-        prepare(xb, yb, d, k, dtype, unit)
+        prepare(xb, yb, d, k, dtype, unit, classes, loss.output)
         for xb, yb, rows in zip(
             X.to_delayed().ravel(), y.to_delayed().ravel(), X.chunks[0], strict=True
         )
@@ -281,11 +289,11 @@ def _epoch_sums(
     parts: list,
     params: np.ndarray,
     layers: tuple[int, ...],
-    loss: str,
+    loss: tuple[str, str],
     host_workers: dict[str, int],
 ) -> tuple[np.floating, np.ndarray]:
     """The unscaled loss and gradient sums at ``params`` over all partitions, added in
-    partition order."""
+    partition order; ``loss`` is the ``(name, output)`` pair."""
     futures = client.map(
         _partition_sums,
         parts,
@@ -306,11 +314,17 @@ def _epoch_sums(
 
 # ---------------------------------------------------------------------- worker side
 def _loss_grad(
-    params: np.ndarray, X: np.ndarray, Y: np.ndarray, layers: tuple[int, ...], loss: str
+    params: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    layers: tuple[int, ...],
+    loss: tuple[str, str],
 ) -> tuple[np.floating, np.ndarray]:
-    """Unscaled summed loss and gradient of the rows ``X``, ``Y`` (the only kernel call here)."""
+    """Unscaled summed loss and gradient of the rows ``X``, ``Y`` (the only kernel call here);
+    ``loss`` is the ``(name, output)`` pair."""
     engine = Engine(layers, X.shape[0], params.dtype)
-    total, g = engine.loss_grad(params, X.ravel(), Y.ravel(), get_loss(loss).kernel)
+    lo = get_loss(*loss)
+    total, g = engine.loss_grad(params, X.ravel(), Y.ravel(), lo.kernel, output=lo.output_code)
     return params.dtype.type(total), g  # partitions' totals are added in the params' dtype
 
 
@@ -324,7 +338,7 @@ def _partition_sums(
     part: tuple[np.ndarray, np.ndarray],
     params: np.ndarray,
     layers: tuple[int, ...],
-    loss: str,
+    loss: tuple[str, str],
     host_workers: dict[str, int],
 ) -> tuple[np.floating, np.ndarray]:
     """One partition's unscaled loss and gradient sums (a task of ``client.map``)."""
@@ -334,15 +348,31 @@ def _partition_sums(
         return _loss_grad(params, part[0], part[1], layers, loss)
 
 
-def _warm_up(dtype: str, loss: str) -> None:
-    """Load (or compile) the kernels for ``dtype`` and ``loss``, on a 1-row problem."""
+def _warm_up(dtype: str, loss: str, output: str, registered: Loss | None = None) -> None:
+    """Load (or compile) the kernels for ``dtype`` and the loss ``(name, output)``, on a 1-row
+    problem; a loss registered on the client (``registered``) is registered here too."""
+    if registered is not None:
+        LOSSES.setdefault(registered.name, {})[registered.output] = registered
+        from .losses import ALIASES
+
+        ALIASES.setdefault(registered.name, registered.name)
     dt = np.dtype(dtype)
-    one = np.zeros((1, 1), dt)
-    _loss_grad(np.zeros(2, dt), one, one, (1, 1), loss)
+    k = 2 if output == "softmax" else 1
+    Y = np.zeros((1, k), dt)
+    Y[0, 0] = 1
+    n_params = 1 * k + k
+    _loss_grad(np.zeros(n_params, dt), np.zeros((1, 1), dt), Y, (1, k), (loss, output))
 
 
 def _prepare(
-    X: np.ndarray, y: np.ndarray, d: int, k: int, dtype: np.dtype, unit: bool
+    X: np.ndarray,
+    y: np.ndarray,
+    d: int,
+    k: int,
+    dtype: np.dtype,
+    unit: bool,
+    classes: bool = False,
+    output: str = "sigmoid",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Checked, converted ``(X, Y)`` of one partition, ``Y`` as ``(rows, k)``.
 
@@ -350,13 +380,23 @@ def _prepare(
     memory, which the kernels read about twice as fast.
     """
     Xc = np.require(check_X(X, d, dtype), requirements="A")
-    return Xc, np.require(check_y(y, Xc.shape[0], k, dtype, unit), requirements="A")
+    if classes:  # a softmax output: labels or probability rows
+        Y = check_class_targets(y, Xc.shape[0], k, dtype)
+    else:
+        Y = check_y(y, Xc.shape[0], k, dtype, unit, output=output)
+    return Xc, np.require(Y, requirements="A")
 
 
 def _predict_block(
-    X: np.ndarray, params: np.ndarray, layers: tuple[int, ...], dtype: np.dtype, backend: str
+    X: np.ndarray,
+    params: np.ndarray,
+    layers: tuple[int, ...],
+    dtype: np.dtype,
+    backend: str,
+    output: str = "sigmoid",
 ) -> np.ndarray:
     if X.shape[0] == 0:
         return np.empty((0, layers[-1]), dtype)
     Xc = check_X(X, layers[0], dtype)
-    return check_outputs(get_backend(backend)(layers, dtype).predict(params, Xc), dtype)
+    impl = get_backend(backend)(layers, dtype, output=output)
+    return check_outputs(impl.predict(params, Xc), dtype)

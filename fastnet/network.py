@@ -17,6 +17,7 @@ from ._validation import (
     as_float_array,
     check_backend,
     check_bool,
+    check_class_targets,
     check_dtype,
     check_float,
     check_int,
@@ -30,7 +31,7 @@ from ._validation import (
     weights_dtype,
 )
 from .backends import DIVERGED, get_backend
-from .losses import Loss, get_loss
+from .losses import Loss, check_output, get_loss
 
 __all__ = ["DivergedError", "FitWarning", "Network"]
 
@@ -60,17 +61,29 @@ def _initial_params(layers: Sequence[int], seed: int | None, dtype: np.dtype) ->
 
 
 class Network:
-    """A fully connected network in which every layer, the output included, is a sigmoid.
+    """A fully connected network of sigmoid hidden layers and a sigmoid, softmax or linear
+    output layer.
 
     Parameters
     ----------
     layers : sequence of int
         Layer widths ``(d, h1, ..., hL, k)``: ``d`` inputs, any number of hidden layers, ``k``
         outputs.
-    loss : {"mse", "log"}
-        ``"mse"`` (alias ``"squared_error"``): ``J = mean_i sum_j (p_ij - y_ij)^2``.
+    loss : str
+        ``"mse"`` (alias ``"squared_error"``): ``J = mean_i sum_j (p_ij - y_ij)^2`` (sigmoid
+        or linear output).
         ``"log"`` (aliases ``"bce"``, ``"binary_crossentropy"``, ``"log_loss"``): binary
-        cross-entropy, computed from the logits so it is finite for any finite input.
+        cross-entropy, computed from the logits so it is finite for any finite input (sigmoid
+        output).
+        ``"cross_entropy"`` (aliases ``"categorical_crossentropy"``,
+        ``"softmax_cross_entropy"``): ``J = -mean_i sum_j y_ij log p_ij`` from the logits by
+        the log-sum-exp shift (softmax output).
+        ``"huber"``: Huber loss with delta 1 (linear output).
+        Or a name ``fastnet.register_loss`` registered.
+    output : {"sigmoid", "softmax", "linear"}
+        The output layer (hidden layers are sigmoids): ``"sigmoid"`` (targets in [0, 1]),
+        ``"softmax"`` (``k >= 2`` classes; targets integer labels ``0..k-1`` of shape ``(n,)``
+        or probability rows ``(n, k)``) or ``"linear"`` (the identity: any real targets).
     dtype : np.float64 or np.float32
         Precision of weights, data, gradients and history. float32 never upcasts.
     seed : int or None
@@ -87,15 +100,25 @@ class Network:
         dtype: type | str | np.dtype = np.float64,
         seed: int | None = 0,
         backend: str = "numba",
+        output: str = "sigmoid",
     ) -> None:
         if seed is not None:
             check_int(seed, "seed", 0)
-        self._setup(check_layers(layers), loss, dtype, backend)
+        self._setup(check_layers(layers), loss, dtype, backend, output)
         self._params = _initial_params(self._layers, seed, self._dtype)
 
-    def _setup(self, layers: tuple[int, ...], loss: str, dtype: object, backend: str) -> None:
+    def _setup(
+        self, layers: tuple[int, ...], loss: str, dtype: object, backend: str, output: object
+    ) -> None:
+        resolved = get_loss(loss, check_output(output))
+        if output == "softmax" and layers[-1] < 2:
+            raise ValueError(
+                f"output='softmax' needs at least 2 outputs (classes), got layers[-1] = "
+                f"{layers[-1]}: use output='sigmoid' for one output"
+            )
         self._layers = layers
-        self._loss_name = get_loss(loss).name
+        self._loss_name = resolved.name
+        self._output_name = output
         self._dtype = check_dtype(dtype)
         self._backend = check_backend(backend)
         self._layout = Layout.from_sizes(layers)
@@ -114,6 +137,7 @@ class Network:
         loss: str = "mse",
         dtype: type | str | np.dtype | None = None,
         backend: str = "numba",
+        output: str = "sigmoid",
     ) -> Network:
         """A network whose starting weights are exactly ``weights = [(W_1, b_1), ...]``.
 
@@ -153,7 +177,7 @@ class Network:
             layers.append(W.shape[1])
             arrays[2 * i : 2 * i + 2] = [W, b]
         net = cls.__new__(cls)
-        net._setup(tuple(layers), loss, dt, backend)
+        net._setup(tuple(layers), loss, dt, backend, output)
         net._params = np.concatenate([a.ravel() for a in arrays])
         return net
 
@@ -165,6 +189,11 @@ class Network:
     @property
     def loss_name(self) -> str:
         return self._loss_name
+
+    @property
+    def output(self) -> str:
+        """The output layer: ``"sigmoid"``, ``"softmax"`` or ``"linear"``."""
+        return self._output_name
 
     @property
     def dtype(self) -> np.dtype:
@@ -181,11 +210,12 @@ class Network:
 
     @property
     def _loss(self) -> Loss:
-        return get_loss(self._loss_name)
+        return get_loss(self._loss_name, self._output_name)
 
     def __repr__(self) -> str:
+        out = "" if self._output_name == "sigmoid" else f", output={self._output_name!r}"
         return (
-            f"Network(layers={self._layers}, loss={self._loss_name!r}, "
+            f"Network(layers={self._layers}, loss={self._loss_name!r}{out}, "
             f"dtype={self._dtype.name}, backend={self._backend!r})"
         )
 
@@ -288,6 +318,7 @@ class Network:
             holds for ``predict``, ``loss`` and ``score``; see ``_validation.input_limit``).
         """
         opt = self._check_optimizer(optimizer, lr)
+        loss = self._loss  # a loss unregistered since the network was built fails here
         progress = check_bool(progress, "progress")
         epochs = check_int(epochs, "epochs", 1)
         if tol is not None:
@@ -299,7 +330,8 @@ class Network:
             block_epochs = check_int(block_epochs, "block_epochs", 1)
 
         if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
-            backend, (Xc, Y) = get_backend("dask")(self._layers, self._dtype), (X, y)
+            backend = get_backend("dask")(self._layers, self._dtype, output=self._output_name)
+            Xc, Y = X, y
         else:
             backend, (Xc, Y) = self._backend_impl(), self._check_data(X, y)
         if opt != self._optimizer or self._opt_vec.dtype != self._dtype:
@@ -313,7 +345,7 @@ class Network:
         stop_state = np.array([np.inf, 0.0])  # best loss, epochs without improvement
         if n_iter_no_change == np.inf:  # the count never exceeds the epochs of this call
             n_iter_no_change = epochs
-        run = backend.runner(self._params, Xc, Y, self._loss, opt, vec, scal,
+        run = backend.runner(self._params, Xc, Y, loss, opt, vec, scal,
                              -1.0 if tol is None else float(tol), n_iter_no_change,
                              stop_state)  # fmt: skip
         self._optimizer, self._opt_vec, self._opt_scal = opt, vec, scal
@@ -330,7 +362,7 @@ class Network:
         drive(run, epochs, self._dtype, callback=callback, progress=progress,
               block_epochs=block_epochs, record=record, describe=opt)  # fmt: skip
         if not is_dask_array(Xc) and (self.converged_ or self.n_epochs_ >= MIN_EPOCHS):
-            problem = diagnose(self._layout.views(self._params), Xc, Y)
+            problem = diagnose(self._layout.views(self._params), Xc, Y, self._output_name)
             if problem is not None:
                 warnings.warn(f"{self!r}: {problem}", self._fit_warning, stacklevel=2)
         return self
@@ -349,30 +381,64 @@ class Network:
         return opt
 
     def _backend_impl(self):
-        return get_backend(self._backend)(self._layers, self._dtype)
+        return get_backend(self._backend)(self._layers, self._dtype, output=self._output_name)
 
     # ------------------------------------------------------------------ evaluation
     def _check_data(self, X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
         Xc = check_X(X, self._layers[0], self._dtype)
-        Y = check_y(y, Xc.shape[0], self._layers[-1], self._dtype, self._loss.needs_unit_targets)
+        loss = self._loss
+        if self._output_name == "softmax":
+            Y = check_class_targets(y, Xc.shape[0], self._layers[-1], self._dtype)
+        else:
+            Y = check_y(y, Xc.shape[0], self._layers[-1], self._dtype, loss.needs_unit_targets,
+                        output=self._output_name)  # fmt: skip
         return Xc, Y
 
     def _output(self, Xc: np.ndarray) -> np.ndarray:
         """``(n, k)`` output activations."""
         return self._backend_impl().predict(self._params, Xc)
 
+    def logits(self, X: object) -> np.ndarray:
+        """The output layer's logits (before its activation), ``(n,)`` for one output else
+        ``(n, k)``."""
+        Z = self._backend_impl().logits(self._params, check_X(X, self._layers[0], self._dtype))
+        Z = check_outputs(Z, self._dtype)
+        return Z[:, 0].copy() if self._layers[-1] == 1 else Z
+
     def predict_proba(self, X: object) -> np.ndarray:
-        """Output activations: shape ``(n,)`` when the network has one output, else ``(n, k)``."""
+        """Output activations (class probabilities for a softmax output; the outputs for a
+        linear one): shape ``(n,)`` when the network has one output, else ``(n, k)``."""
         if is_dask_array(X):  # a lazy dask array, computed block by block on the cluster
-            dask = get_backend("dask")(self._layers, self._dtype, predict_with=self._backend)
+            dask = get_backend("dask")(self._layers, self._dtype, predict_with=self._backend,
+                                       output=self._output_name)  # fmt: skip
             P = dask.predict(self._params.copy(), X)
             return P[:, 0] if self._layers[-1] == 1 else P
-        P = check_outputs(self._output(check_X(X, self._layers[0], self._dtype)), self._dtype)
+        P = check_outputs(self._output(check_X(X, self._layers[0], self._dtype)),
+                          self._dtype)  # fmt: skip
         return P[:, 0].copy() if self._layers[-1] == 1 else P
 
+    def predict_log_proba(self, X: object) -> np.ndarray:
+        """Log of ``predict_proba`` (sigmoid and softmax outputs), computed from the logits so
+        that it is finite where the probabilities round to 0 or 1."""
+        if self._output_name == "linear":
+            raise ValueError("predict_log_proba needs a sigmoid or softmax output, not linear")
+        Z = self.logits(X)
+        if self._output_name == "sigmoid":
+            return -np.logaddexp(0, -Z)
+        shifted = Z - Z.max(axis=1, keepdims=True)
+        with np.errstate(under="ignore"):
+            return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
     def predict(self, X: object) -> np.ndarray:
-        """0/1 labels: 1 where ``predict_proba(X) >= 0.5``; shape as ``predict_proba``."""
-        return (self.predict_proba(X) >= 0.5).astype(np.int64)
+        """Sigmoid output: 0/1 labels, 1 where ``predict_proba(X) >= 0.5`` (shape as
+        ``predict_proba``). Softmax output: the arg-max class ``0..k-1``, shape ``(n,)``.
+        Linear output: the outputs (as ``predict_proba``)."""
+        P = self.predict_proba(X)
+        if self._output_name == "softmax":
+            return np.argmax(P, axis=1).astype(np.int64)
+        if self._output_name == "linear":
+            return P
+        return (P >= 0.5).astype(np.int64)
 
     def loss_and_gradients(self, X: object, y: object) -> tuple[np.floating, Weights]:
         """The training loss at the current weights and its gradient ``[(dW, db), ...]``."""
@@ -389,8 +455,24 @@ class Network:
         return self.loss_and_gradients(X, y)[1]
 
     def score(self, X: object, y: object) -> float:
-        """Accuracy of ``predict(X)`` against 0/1 labels ``y`` (rows: all outputs)."""
+        """Sigmoid output: accuracy of ``predict(X)`` against 0/1 labels ``y`` (rows: all
+        outputs). Softmax output: accuracy of the arg-max class against the labels (or the
+        arg-max of probability rows). Linear output: the coefficient of determination R^2
+        (averaged over the outputs, as scikit-learn's ``r2_score``)."""
         Xc = check_X(X, self._layers[0], self._dtype)
+        if self._output_name == "softmax":
+            Y = check_class_targets(y, Xc.shape[0], self._layers[-1], self._dtype)
+            P = check_outputs(self._output(Xc), self._dtype)
+            return float(np.mean(np.argmax(P, axis=1) == np.argmax(Y, axis=1)))
+        if self._output_name == "linear":
+            Y = check_y(y, Xc.shape[0], self._layers[-1], self._dtype, False, output="linear")
+            P = check_outputs(self._output(Xc), self._dtype).astype(np.float64)
+            Y = Y.astype(np.float64)
+            ss_res = ((Y - P) ** 2).sum(axis=0)
+            ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+            return float(np.mean(r2))
         Y = check_y(y, Xc.shape[0], self._layers[-1], self._dtype, unit=True)
         if not np.isin(Y, (0, 1)).all():
             raise ValueError("y must contain only 0/1 labels to compute an accuracy")

@@ -8,7 +8,9 @@ without fastnet. Its arrays:
 ``format_version``  int; this module writes ``FORMAT_VERSION`` and reads up to it
 ``fastnet_version``  the version of fastnet that wrote the file (informative only)
 ``layers``          int64 ``(L + 1,)``: the layer widths ``(d, h1, ..., k)``
-``loss``            canonical loss name (``"mse"`` or ``"log"``)
+``loss``            canonical loss name (a built-in or a ``fastnet.register_loss`` one)
+``output``          the output layer, ``"sigmoid"``, ``"softmax"`` or ``"linear"`` (version 3;
+                    older files hold sigmoid networks)
 ``dtype``           ``"float32"`` or ``"float64"``
 ``backend``         ``"numba"`` or ``"numpy"``
 ``W1, b1, ...``     each layer's weights ``(fan_in, fan_out)`` and biases ``(fan_out,)``
@@ -23,7 +25,9 @@ without fastnet. Its arrays:
 ``optimizer_scal``  float64: its scalar state (version 2)
 ==================  ======================================================================
 
-Version 1 files (no optimizer fields) still load, as networks with no optimizer state.
+Version 1 files (no optimizer fields) still load, as networks with no optimizer state; version
+1 and 2 files (no ``output``) load as sigmoid-output networks. A file whose loss is not
+registered in this process fails to load with a ``ValueError`` that names it.
 
 ``pickle`` (``Network.__getstate__``) uses the same dictionary, so both round trips are exact
 and go through the same checks when read back.
@@ -47,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
 
 FORMAT_NAME = "fastnet.Network"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 _REQUIRED = (
     "format_version",
@@ -71,6 +75,7 @@ def network_state(net: Network) -> dict[str, np.ndarray]:
         "fastnet_version": np.array(__version__),
         "layers": np.array(net.layers, np.int64),
         "loss": np.array(net.loss_name),
+        "output": np.array(net.output),
         "dtype": np.array(net.dtype.name),
         "backend": np.array(net.backend),
         "history": np.array(net.history_, net.dtype),
@@ -146,11 +151,30 @@ def from_state(
     converged = np.asarray(state["converged"])
     if converged.shape != () or converged.dtype != np.bool_:
         raise ValueError(f"{source}: 'converged' must be a boolean, got {converged!r}")
+    loss = _text(state, "loss", source)
+    if version >= 3:
+        if "output" not in state:
+            raise ValueError(f"{source} is missing the fields ['output']: truncated or corrupt")
+        output = _text(state, "output", source)
+    else:
+        output = "sigmoid"
+    from .losses import ALIASES, get_loss
+
+    if loss.lower() not in ALIASES:
+        raise ValueError(
+            f"{source} was saved with the loss {loss!r}, which is not registered in this "
+            f"process: register it (fastnet.register_loss({loss!r}, ...)) before loading"
+        )
+    try:
+        get_loss(loss, output)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source} has an invalid field: {exc}") from exc
     net = cls.from_weights(
         weights,
-        loss=_text(state, "loss", source),
+        loss=loss,
         dtype=dtype,
         backend=_text(state, "backend", source) if backend is None else backend,
+        output=output,
     )
     net.history_ = history.copy()
     net.n_epochs_ = n_epochs

@@ -4,8 +4,11 @@ It shares no maths code with ``_kernels``/``losses``: it is both the benchmarks'
 independent correctness witness. Everything is vectorised over the whole batch:
 
     forward   Z_l = A_{l-1} W_l + b_l,  A_l = sigmoid(Z_l),  A_0 = X,  P = A_L
+              (the output layer: sigmoid, softmax(Z_L) or Z_L itself)
     mse       J = mean_i sum_j (P - Y)^2,                         Delta_L = (2/n)(P - Y) P (1 - P)
+              (linear output: Delta_L = (2/n)(P - Y))
     log       J = -mean_i sum_j [Y log P + (1 - Y) log(1 - P)],   Delta_L = (1/n)(P - Y)
+    cross_entropy (softmax)  J = -mean_i sum_j Y log P,           Delta_L = (1/n)(P - Y)
     backward  dW_l = A_{l-1}^T Delta_l,  db_l = sum_rows Delta_l,
               Delta_{l-1} = (Delta_l W_l^T) * A_{l-1} (1 - A_{l-1})
     update    W_l -= lr dW_l,  b_l -= lr db_l
@@ -14,6 +17,7 @@ independent correctness witness. Everything is vectorised over the whole batch:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -39,44 +43,103 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
 
 
-def forward(weights: Weights, X: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Activations ``[A_0 = X, A_1, ..., A_L]`` and the output logits ``Z_L``."""
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, from the logits shifted by each row's maximum (never overflows)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise ``log softmax(z) = z - max - log(sum(exp(z - max)))``: finite for finite ``z``."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def forward(
+    weights: Weights, X: np.ndarray, output: str = "sigmoid"
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Activations ``[A_0 = X, A_1, ..., A_L]`` and the output logits ``Z_L``; hidden layers
+    are sigmoids, the output layer ``output`` (``"sigmoid"``, ``"softmax"``, ``"linear"``)."""
     activations = [X]
     z = X
-    for W, b in weights:
+    for layer, (W, b) in enumerate(weights):
         z = activations[-1] @ W + b
-        activations.append(sigmoid(z))
+        if layer < len(weights) - 1 or output == "sigmoid":
+            activations.append(sigmoid(z))
+        elif output == "softmax":
+            activations.append(softmax(z))
+        elif output == "linear":
+            activations.append(z)
+        else:
+            raise ValueError(f"unknown output layer {output!r}")
     return activations, z
 
 
-def loss_value(loss: str, z: np.ndarray, P: np.ndarray, Y: np.ndarray) -> np.floating:
-    """Mean over rows, sum over outputs. The log loss is taken from the logits ``z``."""
-    n = Y.shape[0]
-    if loss == "mse":
-        return np.sum((P - Y) ** 2) / n
+# --------------------------------------------------------------------------- losses
+# The built-in losses' NumPy block functions ``loss(z, p, y, delta) -> total`` (``losses.py``
+# registers them next to the kernels'): the summed loss of the 1-D views, and the derivative
+# per element (before the mean's 1/n) written into ``delta``.
+
+
+def mse_sigmoid(z, p, y, delta):
+    """``sum (p - y)^2``; ``dJ/dz = 2 (p - y) p (1 - p)``."""
+    delta[...] = 2 * (p - y) * p * (1 - p)
+    return np.sum((p - y) ** 2)
+
+
+def log_sigmoid(z, p, y, delta):
+    """Binary cross-entropy from the logits; ``dJ/dz = p - y``."""
+    delta[...] = p - y  # sigmoid's derivative cancels against dJ/dP
     # -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log1p(exp(-|z|)). For a
     # well-classified row (y = 1, z > 0 or y = 0, z < 0) the first two terms cancel exactly and
     # the last is accurate however small; logaddexp(0, z) - y z would round that row's small
     # loss to the ulp of z (measured: 1.5e-7 relative error in a total loss of 2e-9).
-    return np.sum(np.maximum(z, 0) - Y * z + np.log1p(np.exp(-np.abs(z)))) / n
+    return np.sum(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z))))
 
 
-def output_delta(loss: str, P: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """``dJ/dZ_L`` of the mean loss."""
-    n = Y.shape[0]
-    if loss == "mse":
-        return 2 * (P - Y) * P * (1 - P) / n
-    return (P - Y) / n  # sigmoid's derivative cancels against dJ/dP
+def mse_linear(z, p, y, delta):
+    """``sum (p - y)^2`` of an identity output; ``dJ/dp = 2 (p - y)``."""
+    delta[...] = 2 * (p - y)
+    return np.sum((p - y) ** 2)
+
+
+def huber_linear(z, p, y, delta):
+    """Huber loss (delta 1) of an identity output; ``dJ/dp = clip(p - y, -1, 1)``."""
+    r = p - y
+    delta[...] = np.clip(r, -1, 1)
+    return np.sum(np.where(np.abs(r) <= 1, 0.5 * r * r, np.abs(r) - 0.5))
+
+
+def cross_entropy_softmax(z, p, y, delta):
+    """``-sum y log p`` of a softmax output, ``z = log p``; ``dJ/d(log p) = -y``."""
+    delta[...] = -y
+    return -np.sum(y * z)
 
 
 def loss_and_gradients(
-    weights: Weights, X: np.ndarray, Y: np.ndarray, loss: str
+    weights: Weights,
+    X: np.ndarray,
+    Y: np.ndarray,
+    loss: Callable,
+    output: str = "sigmoid",
 ) -> tuple[np.floating, Weights]:
-    """Loss at ``weights`` and its gradient ``[(dW_1, db_1), ...]`` by backpropagation."""
-    activations, z = forward(weights, X)
+    """Mean loss at ``weights`` and its gradient ``[(dW_1, db_1), ...]`` by backpropagation.
+
+    ``loss(z, p, y, delta) -> total`` is a block function (above, or a registered loss's
+    ``reference``) applied to the whole batch's outputs; for a softmax output it receives the
+    log-probabilities as ``z`` and ``dJ/d(log P)`` becomes ``dJ/dZ_L`` by the softmax's
+    Jacobian, ``G - P * rowsum(G)`` (``(P - Y)`` for cross-entropy).
+    """
+    activations, z = forward(weights, X, output)
     P = activations[-1]
-    J = loss_value(loss, z, P, Y)
-    delta = output_delta(loss, P, Y)
+    n = Y.shape[0]
+    if output == "softmax":
+        z = log_softmax(z)
+    G = np.empty_like(P)
+    J = loss(z.ravel(), P.ravel(), Y.ravel(), G.reshape(-1)) / n
+    if output == "softmax":
+        G = G - P * G.sum(axis=1, keepdims=True)
+    delta = G / n
     grads: Weights = []
     for layer in range(len(weights) - 1, -1, -1):
         A_prev = activations[layer]

@@ -246,10 +246,11 @@ class _BaseFastNet(BaseEstimator):
             y = column_or_1d(y, warn=True)
         Y = self._encode_y(y, reset=reset, classes=classes, incremental=incremental)
         layers = (X.shape[1], *p["hidden"], Y.shape[1])
+        p["loss"], p["output"] = self._loss_and_output(p["loss"])
         if reset:
             self.network_ = Network(
                 layers, loss=p["loss"], dtype=p["dtype"], seed=_seed(self.random_state),
-                backend=p["backend"],
+                backend=p["backend"], output=p["output"],
             )  # fmt: skip
             self.loss_curve_ = []
             self.n_iter_ = 0
@@ -276,10 +277,16 @@ class _BaseFastNet(BaseEstimator):
                 f"{net.layers} but hidden_layer_sizes and the data now give {layers}; set "
                 "warm_start=False to start again"
             )
-        if (net.loss_name, net.dtype, net.backend) != (p["loss"], p["dtype"], p["backend"]):
+        have = (net.loss_name, net.dtype, net.backend, net.output)
+        if have != (p["loss"], p["dtype"], p["backend"], p["output"]):
             self.network_ = Network.from_weights(
-                net.weights, loss=p["loss"], dtype=p["dtype"], backend=p["backend"]
-            )
+                net.weights, loss=p["loss"], dtype=p["dtype"], backend=p["backend"],
+                output=p["output"],
+            )  # fmt: skip
+
+    def _loss_and_output(self, loss: str) -> tuple[str, str]:
+        """The network's ``(loss, output)`` for the ``loss`` parameter (subclasses map it)."""
+        return loss, "sigmoid"
 
     def _train(self, X: np.ndarray, Y: np.ndarray, p: dict, epochs: int, tol) -> None:
         """``Network.fit`` for ``epochs`` epochs; appends to ``loss_curve_`` and ``n_iter_``.
@@ -539,13 +546,6 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
                 new_classes = seen
             else:
                 new_classes = self.classes_
-            if len(new_classes) > 2:
-                raise ValueError(
-                    "Only binary classification is supported. The type of the target is "
-                    f"multiclass: {len(new_classes)} classes {new_classes.tolist()}. Pass two "
-                    "classes, or a multi-label y of shape (n, k) with 0/1 entries; fastnet has "
-                    "no softmax output yet."
-                )
             if len(new_classes) < 2:
                 raise ValueError(
                     "FastNetClassifier needs two classes, but y contains only one class: "
@@ -558,10 +558,15 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
                     f"{new_classes.tolist()}"
                     + ("" if reset else " (fixed by the first fit or partial_fit)")
                 )
-            Y = (y == new_classes[1]).astype(np.float64).reshape(-1, 1)
+            if len(new_classes) > 2:  # one softmax output per class
+                Y = (y.reshape(-1, 1) == new_classes.reshape(1, -1)).astype(np.float64)
+            else:
+                Y = (y == new_classes[1]).astype(np.float64).reshape(-1, 1)
+        softmax = y.ndim == 1 and len(new_classes) > 2
         if reset:
             self.classes_ = new_classes
             self.n_outputs_ = Y.shape[1]
+            self.out_activation_ = "softmax" if softmax else "logistic"
         elif Y.shape[1] != self.n_outputs_ or not np.array_equal(new_classes, self.classes_):
             raise ValueError(
                 "cannot continue training (warm_start or partial_fit) on different targets: "
@@ -571,7 +576,7 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         return Y
 
     def predict_proba(self, X):
-        """Class probabilities.
+        """Class probabilities (at least ``finfo(dtype).tiny``, never exactly 0).
 
         Returns
         -------
@@ -580,21 +585,53 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
             targets the ``k`` independent probabilities that each label is 1.
         """
         P = self._outputs(X)
-        if self.n_outputs_ > 1:
-            return P
-        return np.hstack([1 - P, P])
+        if self.n_outputs_ == 1:
+            P = np.hstack([1 - P, P])
+        # never exactly 0: log(predict_proba) stays finite, as predict_log_proba is (the
+        # smallest normal number instead of an underflowed probability)
+        return np.maximum(P, np.finfo(P.dtype).tiny)
+
+    def predict_log_proba(self, X):
+        """Log of ``predict_proba``, computed from the output logits: exact where the
+        probabilities round to 1 (``log p`` of a saturated class is ``-logaddexp(0, -z)``, not
+        ``log(1.0) = 0``) and finite where they round to 0, floored at ``log(finfo.tiny)``
+        as ``predict_proba`` is at ``finfo.tiny`` (so that both agree)."""
+        net = getattr(self, "network_", None)
+        if net is None:
+            check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=net.dtype)
+        if self.n_outputs_ > 1:  # softmax log-probabilities, or each label's log sigmoid
+            logp = net.predict_log_proba(X)
+        else:
+            Z = net.logits(X).reshape(-1, 1)
+            logp = np.hstack([-np.logaddexp(0, Z), -np.logaddexp(0, -Z)])
+        # exact down to log(finfo.tiny) (-708 in float64), where predict_proba's floor is
+        return np.maximum(logp, np.log(np.finfo(logp.dtype).tiny))
 
     def predict(self, X):
-        """Labels: ``classes_[1]`` where its probability is > 0.5 (ties go to ``classes_[0]``,
-        as with ``argmax`` of ``predict_proba``); 0/1 ints ``(n, k)`` for multi-label targets."""
+        """Labels: for two classes ``classes_[1]`` where its probability is > 0.5 (ties go to
+        ``classes_[0]``, as with ``argmax`` of ``predict_proba``); for more classes the one of
+        highest probability; 0/1 ints ``(n, k)`` for multi-label targets."""
         P = self._outputs(X)
+        if getattr(self, "out_activation_", "logistic") == "softmax":
+            return self.classes_[np.argmax(P, axis=1)]
         if self.n_outputs_ > 1:
             return (P > 0.5).astype(self.classes_.dtype)
         return self.classes_[(P[:, 0] > 0.5).astype(np.intp)]
 
+    def _loss_and_output(self, loss: str) -> tuple[str, str]:
+        """More than two classes: a softmax output; ``loss="log"`` (the default) is then the
+        categorical cross-entropy. Otherwise sigmoid outputs and ``loss`` as given."""
+        if getattr(self, "out_activation_", "logistic") != "softmax":
+            return loss, "sigmoid"
+        if loss == "log":
+            return "cross_entropy", "softmax"
+        get_loss(loss, "softmax")  # a ValueError naming the loss unless it takes softmax
+        return loss, "softmax"
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False  # one sigmoid output: no softmax yet
+        tags.classifier_tags.multi_class = True  # a softmax output for more than two classes
         tags.classifier_tags.multi_label = True
         return tags
 

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 DTYPES = [np.float64, np.float32]
 LOSSES = ["mse", "log"]
@@ -34,10 +34,14 @@ def backend(request):
     return request.param
 
 
-def sklearn_mlp_from(weights, X, Y, **solver):
+def sklearn_mlp_from(weights, X, Y, *, regressor=False, **solver):
     """An MLPClassifier doing full-batch updates of ``solver`` (its keyword arguments: ``solver``,
-    ``learning_rate_init``, ``momentum``, ...) from exactly ``weights``."""
-    clf = MLPClassifier(
+    ``learning_rate_init``, ``momentum``, ...) from exactly ``weights``.
+
+    With labels of 3+ classes ``Y`` (shape ``(n,)``) it is scikit-learn's "sigmoid hidden layers
+    + softmax + cross-entropy"; with ``regressor=True`` an ``MLPRegressor`` ("sigmoid hidden
+    layers + identity output + squared error")."""
+    clf = (MLPRegressor if regressor else MLPClassifier)(
         hidden_layer_sizes=tuple(W.shape[1] for W, _ in weights[:-1]),
         activation="logistic",
         batch_size=X.shape[0],

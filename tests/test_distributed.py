@@ -16,6 +16,7 @@ distributed = pytest.importorskip(
 )
 
 import fastnet.distributed  # noqa: E402  (after the skips: it needs dask)
+import fastnet.losses  # noqa: E402
 from fastnet import DivergedError, Network, _kernels  # noqa: E402
 
 LAYERS = (5, 8, 1)
@@ -349,3 +350,56 @@ def test_lbfgs_on_dask_survives_a_killed_worker(client):
     np.testing.assert_allclose(net.history_, local.history_, rtol=1e-10)
     assert_same_weights(net, local, rtol=1e-10)
     client.wait_for_workers(2, timeout=60)
+
+
+def _pair_data(loss, output, k, dtype=np.float64):
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((N, LAYERS[0])).astype(dtype)
+    if output == "softmax":
+        y = rng.integers(0, k, N)
+    elif output == "linear":
+        y = (rng.standard_normal((N, k)) * (0.3 if loss == "huber" else 2.0) + 1).astype(dtype)
+    else:
+        y = (rng.random((N, k)) < 0.5).astype(dtype)
+    y = y[:, 0] if y.ndim == 2 and k == 1 else y
+    chunks = CHUNK if y.ndim == 1 else (CHUNK, -1)
+    return X, y, da.from_array(X, chunks=(CHUNK, -1)), da.from_array(y, chunks=chunks)
+
+
+OUTPUT_PAIRS = [
+    (name, out) for name, by_output in fastnet.losses.LOSSES.items() for out in by_output
+]
+
+
+@pytest.mark.parametrize(("loss", "output"), OUTPUT_PAIRS)
+@pytest.mark.parametrize("name", ["gd", "adam", "lbfgs"])
+def test_every_output_and_loss_on_dask_equals_a_local_fit(client, loss, output, name):
+    k = 3 if output == "softmax" else 2
+    layers = (LAYERS[0], 6, k)
+    X, y, Xd, yd = _pair_data(loss, output, k)
+    epochs = 10 if name == "lbfgs" else 30
+    kw = dict(optimizer=name, epochs=epochs, tol=None)
+    if name == "gd":
+        kw["lr"] = 0.05
+    local = Network(layers, loss=loss, output=output).fit(X, y, **kw)
+    net = Network(layers, loss=loss, output=output)
+    fastnet.distributed.fit(net, Xd, yd, client, **kw)
+    assert net.n_epochs_ == local.n_epochs_ == epochs
+    np.testing.assert_allclose(net.history_, local.history_, rtol=1e-10)
+    assert_same_weights(net, local, rtol=1e-10)
+    assert local.history_[-1] < local.history_[0]
+    np.testing.assert_allclose(net.predict_proba(Xd).compute(), local.predict_proba(X),
+                               rtol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize(("loss", "output"), [("cross_entropy", "softmax"), ("mse", "linear")])
+def test_float32_softmax_and_linear_on_dask_equal_a_local_fit(client, loss, output):
+    k = 3
+    layers = (LAYERS[0], 6, k)
+    X, y, Xd, yd = _pair_data(loss, output, k, dtype=np.float32)
+    kw = dict(lr=0.05, epochs=20, tol=None)
+    local = Network(layers, loss=loss, output=output, dtype=np.float32).fit(X, y, **kw)
+    net = Network(layers, loss=loss, output=output, dtype=np.float32).fit(Xd, yd, **kw)
+    assert net.history_.dtype == np.float32
+    np.testing.assert_allclose(net.history_, local.history_, rtol=1e-5)
+    assert_same_weights(net, local, rtol=1e-4)

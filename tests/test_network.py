@@ -188,13 +188,17 @@ def test_set_threads_rejects_bad_values(threads, error):
 def test_a_second_fit_does_not_recompile():
     X, y = make_data((4, 3, 1))
     Network((4, 3, 1), loss="mse").fit(X, y, epochs=2).predict(X)
-    before = {k: len(k.overloads) for k in (_kernels.train, _kernels.predict)}
+    before = {
+        k: len(k.overloads) for k in (_kernels.train, _kernels.predict, _kernels.predict_serial)
+    }
     # another loss, other sizes and epochs: the same compiled kernel (losses are pointers)
     X2, y2 = make_data((7, 5, 2, 2), n=200)
     net = Network((7, 5, 2, 2), loss="log").fit(X2, y2, epochs=3)
     net.predict(X2)
     net.gradients(X2, y2)
-    after = {k: len(k.overloads) for k in (_kernels.train, _kernels.predict)}
+    after = {
+        k: len(k.overloads) for k in (_kernels.train, _kernels.predict, _kernels.predict_serial)
+    }
     assert before == after
 
 

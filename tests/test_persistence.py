@@ -60,7 +60,8 @@ def test_the_file_is_a_plain_npz_readable_without_pickle(tmp_path, backend):
     net.save(tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
         assert str(f["format"]) == "fastnet.Network"
-        assert int(f["format_version"]) == persistence.FORMAT_VERSION == 2
+        assert int(f["format_version"]) == persistence.FORMAT_VERSION == 3
+        assert str(f["output"]) == "sigmoid"
         assert tuple(f["layers"]) == LAYERS
         assert (str(f["loss"]), str(f["dtype"]), str(f["backend"])) == ("log", "float32", backend)
         assert int(f["n_epochs"]) == 30 and not bool(f["converged"])
@@ -161,8 +162,8 @@ def _rewrite(path, **changes):
 @pytest.mark.parametrize(
     ("changes", "fragment"),
     [
-        ({"format_version": np.array(3)}, "has format version 3, newer than this fastnet reads"),
-        ({"format_version": np.array(3), "W1": None}, "has format version 3, newer"),
+        ({"format_version": np.array(4)}, "has format version 4, newer than this fastnet reads"),
+        ({"format_version": np.array(4), "W1": None}, "has format version 4, newer"),
         ({"format_version": None}, "is missing the field 'format_version'"),
         ({"format_version": np.array(0)}, "invalid format version 0"),
         ({"format_version": np.array("one")}, "'format_version' must be an integer"),
@@ -176,7 +177,10 @@ def _rewrite(path, **changes):
         ({"W1": np.full((4, 5), np.nan)}, "weights[0][0] (W) contains NaN or infinity"),
         ({"layers": np.array([4, 0, 3, 2])}, "layers[1] must be >= 1"),
         ({"dtype": np.array("float16")}, "dtype must be np.float32 or np.float64"),
-        ({"loss": np.array("hinge")}, "unknown loss 'hinge'"),
+        ({"loss": np.array("hinge")}, "the loss 'hinge', which is not registered in this"),
+        ({"output": None}, "is missing the fields ['output']"),
+        ({"output": np.array("tanh")}, "invalid field: output must be one of"),
+        ({"output": np.array("softmax")}, "loss 'log' does not work with output='softmax'"),
         ({"n_epochs": np.array(7)}, "n_epochs is 7 but history holds 3 losses"),
         ({"history": np.array([0.5, np.nan, 0.4])}, "history contains NaN or infinity"),
         ({"converged": np.array(3)}, "'converged' must be a boolean"),
@@ -424,3 +428,32 @@ def test_inconsistent_optimizer_state_is_rejected(tmp_path, changes, fragment):
     with pytest.raises(ValueError) as info:
         fastnet.load(path)
     assert fragment in str(info.value)
+
+
+def test_version_2_files_load_as_sigmoid_networks(tmp_path):
+    net, X, _ = trained("numba", epochs=4)
+    path = _rewrite(net.save(tmp_path / "m.npz"), format_version=np.array(2), output=None)
+    old = fastnet.load(path)
+    assert old.output == "sigmoid" and old.loss_name == net.loss_name
+    np.testing.assert_array_equal(old.predict_proba(X), net.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    ("loss", "output", "k"),
+    [("cross_entropy", "softmax", 3), ("mse", "linear", 2), ("huber", "linear", 1)],
+)
+def test_softmax_and_linear_networks_round_trip(tmp_path, backend, loss, output, k):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 4))
+    y = rng.integers(0, k, 30) if output == "softmax" else 5 * rng.standard_normal((30, k))
+    net = Network((4, 5, k), loss=loss, output=output, backend=backend)
+    net.fit(X, y, epochs=5, tol=None, lr=0.1)
+    loaded = fastnet.load(net.save(tmp_path / "m.npz"))
+    assert (loaded.output, loaded.loss_name) == (output, loss)
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+    np.testing.assert_array_equal(loaded.history_, net.history_)
+    again = pickle.loads(pickle.dumps(net))
+    assert again.output == output
+    loaded.fit(X, y, epochs=3, tol=None, lr=0.1)
+    net.fit(X, y, epochs=3, tol=None, lr=0.1)
+    np.testing.assert_array_equal(loaded.history_, net.history_)

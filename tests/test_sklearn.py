@@ -96,11 +96,45 @@ def test_multilabel_targets_get_one_sigmoid_output_each(cancer):
     assert clf.classes_.tolist() == [0, 1, 2]
 
 
-def test_more_than_two_classes_is_a_clear_error():
+def test_more_than_two_classes_train_a_softmax_output_with_any_labels():
     X, y = small_data()
     y3 = y + (X[:, 2] > 1)
-    with pytest.raises(ValueError, match="Only binary classification is supported.*softmax"):
-        FastNetClassifier().fit(X, y3)
+    names = np.array(["ant", "bee", "cat"])[y3]  # string labels
+    kw = dict(solver="gd", learning_rate=0.5, max_epochs=200, tol=None, random_state=0)
+    clf = FastNetClassifier(**kw).fit(X, names)
+    assert clf.out_activation_ == "softmax" and clf.network_.output == "softmax"
+    assert clf.network_.loss_name == "cross_entropy" and clf.network_.layers == (5, 16, 3)
+    assert clf.classes_.tolist() == ["ant", "bee", "cat"]
+    # the same network trained directly on the labels 0..2
+    net = Network((5, 16, 3), loss="cross_entropy", output="softmax", seed=0)
+    net.fit(X, y3, lr=0.5, epochs=200, tol=None)
+    np.testing.assert_array_equal(clf.predict_proba(X), net.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[net.predict(X)])
+    assert clf.score(X, names) == net.score(X, y3) > 0.8
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(clf.predict_proba(X)),
+                               rtol=1e-12)  # fmt: skip
+    # two classes keep one sigmoid output, multi-label y sigmoid outputs
+    two = FastNetClassifier(**kw).fit(X, np.array(["no", "yes"])[y])
+    assert two.out_activation_ == "logistic" and two.network_.layers[-1] == 1
+    assert two.network_.output == "sigmoid"
+    multi = FastNetClassifier(**kw).fit(X, np.column_stack([y, 1 - y, y]))
+    assert multi.out_activation_ == "logistic" and multi.network_.output == "sigmoid"
+    # only a loss that takes a softmax output: mse does not
+    with pytest.raises(ValueError, match="loss 'mse' does not work with output='softmax'"):
+        FastNetClassifier(loss="mse", **kw).fit(X, y3)
+
+
+def test_predict_log_proba_is_finite_for_saturated_outputs():
+    X, y = small_data()
+    clf = FastNetClassifier(solver="gd", max_epochs=5, tol=None, random_state=0).fit(X, y)
+    big = 1e6 * X  # saturates the sigmoid: predict_proba rounds to 0 and 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logp = clf.predict_log_proba(big)
+    assert np.isfinite(logp).all()
+    z = clf.network_.logits(big)
+    expected = np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
+    np.testing.assert_allclose(logp, np.maximum(expected, np.log(np.finfo(float).tiny)))
 
 
 def test_regressor_scales_targets_onto_the_sigmoid_range():
@@ -195,7 +229,10 @@ def _worker_pid(estimator, X, y):
 def _worker_kernel_compilations(estimator, X, y):
     """How many kernels this process compiled instead of loading them from the disk cache."""
     estimator.predict(X)  # make sure the predict kernel has been loaded in this process too
-    return sum(sum(k.stats.cache_misses.values()) for k in (_kernels.train, _kernels.predict))
+    return sum(
+        sum(k.stats.cache_misses.values())
+        for k in (_kernels.train, _kernels.predict, _kernels.predict_serial)
+    )
 
 
 def test_grid_search_in_two_processes_matches_one_process_and_reuses_the_disk_cache():
@@ -348,7 +385,11 @@ def test_each_solver_is_the_networks_optimizer_with_its_defaults(cancer, solver)
     net.fit(X, y, optimizer=SOLVER_OPTIMIZERS[solver], epochs=40, tol=None)
     assert clf.network_.optimizer == SOLVER_OPTIMIZERS[solver]
     np.testing.assert_array_equal(clf.loss_curve_, net.history_)
-    np.testing.assert_array_equal(clf.predict_proba(X)[:, 1], net.predict_proba(X))
+    # predict_proba is floored at finfo.tiny (log(predict_proba) stays finite)
+    tiny = np.finfo(float).tiny
+    np.testing.assert_array_equal(
+        clf.predict_proba(X)[:, 1], np.maximum(net.predict_proba(X), tiny)
+    )
     assert clf.n_iter_ == net.n_epochs_ == len(clf.loss_curve_)
 
 

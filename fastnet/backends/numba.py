@@ -15,15 +15,17 @@ class NumbaBackend:
 
     name = "numba"
 
-    def __init__(self, layers: Sequence[int], dtype: np.dtype) -> None:
+    def __init__(self, layers: Sequence[int], dtype: np.dtype, output: str = "sigmoid") -> None:
         self.layers = tuple(layers)
         self.dtype = np.dtype(dtype)
+        self.output = output
 
     def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
         engine = Engine.acquire(self.layers, X.shape[0], self.dtype)
         try:
             run = engine.trainer(params, X.ravel(), Y.ravel(), loss.kernel, optimizer, vec,
-                                 scal, tol, n_iter_no_change, stop_state)  # fmt: skip
+                                 scal, tol, n_iter_no_change, stop_state,
+                                 output=loss.output_code)  # fmt: skip
         except BaseException:
             engine.release()
             raise
@@ -34,15 +36,35 @@ class NumbaBackend:
         n = X.shape[0]
         engine = Engine.acquire(self.layers, n, self.dtype)
         try:
-            J, g = engine.loss_grad(params, X.ravel(), Y.ravel(), loss.kernel, 1.0 / n)
+            J, g = engine.loss_grad(
+                params, X.ravel(), Y.ravel(), loss.kernel, 1.0 / n, output=loss.output_code
+            )
             return J, g.copy()
         finally:
             engine.release()
 
     def predict(self, params, X):
+        """The ``(n, k)`` output activations (a sigmoid output by the ``predict`` kernel, the
+        others from the logits)."""
+        if self.output == "sigmoid":
+            n = X.shape[0]
+            engine = Engine.acquire(self.layers, n, self.dtype)
+            try:
+                return engine.predict(params, X.ravel()).reshape(n, -1)
+            finally:
+                engine.release()
+        Z = self.logits(params, X)
+        if self.output == "linear":
+            return Z
+        with np.errstate(under="ignore"):
+            E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+
+    def logits(self, params, X):
+        """The ``(n, k)`` output logits (before the output activation)."""
         n = X.shape[0]
         engine = Engine.acquire(self.layers, n, self.dtype)
         try:
-            return engine.predict(params, X.ravel()).reshape(n, -1)
+            return engine.predict_logits(params, X.ravel()).reshape(n, -1)
         finally:
             engine.release()

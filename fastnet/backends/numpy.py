@@ -118,13 +118,16 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, layers: Sequence[int], dtype: np.dtype) -> None:
+    def __init__(self, layers: Sequence[int], dtype: np.dtype, output: str = "sigmoid") -> None:
         self.layout = Layout.from_sizes(layers)
         self.dtype = np.dtype(dtype)
+        self.output = output
 
     def loss_grad(self, params, X, Y, loss):
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are checked
-            J, grads = reference.loss_and_gradients(self.layout.views(params), X, Y, loss.name)
+            J, grads = reference.loss_and_gradients(
+                self.layout.views(params), X, Y, loss.reference, loss.output
+            )
         return self.dtype.type(J), self.layout.flatten(grads, self.dtype)
 
     def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
@@ -135,5 +138,9 @@ class NumpyBackend:
                              stop_state)  # fmt: skip
 
     def predict(self, params, X):
-        activations, _ = reference.forward(self.layout.views(params), X)
+        activations, _ = reference.forward(self.layout.views(params), X, self.output)
         return activations[-1]
+
+    def logits(self, params, X):
+        """The ``(n, k)`` output logits (before the output activation)."""
+        return reference.forward(self.layout.views(params), X, self.output)[1]
