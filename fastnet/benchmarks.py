@@ -21,7 +21,9 @@ Implementations:
     as many threads as numba uses.
 
 All four start from the same weights on the same data, use the same losses (the log loss from
-the logits) and the same learning rate, so their loss histories agree (``bench/`` checks it).
+the logits; huber on a linear output; cross-entropy from the softmax's logits on the
+multi-class workload C) and the same learning rate, so their loss histories agree (``bench/``
+checks it).
 """
 
 from __future__ import annotations
@@ -39,13 +41,26 @@ from .network import Network
 Run = Callable[[], np.ndarray]
 Setup = Callable[[Workload, str, type], Run]
 
-LOSSES = ("mse", "log")
+#: Every built-in loss, each on the output layer it is timed with (``Network(output=...)``):
+#: mse and log on the sigmoid workloads' sigmoid output, huber on a linear output of the same
+#: networks, cross_entropy on the softmax workload (C).
+LOSSES = ("mse", "log", "huber", "cross_entropy")
+OUTPUT_OF = {"mse": "sigmoid", "log": "sigmoid", "huber": "linear", "cross_entropy": "softmax"}
+
+
+def workload_losses(workload: Workload) -> tuple[str, ...]:
+    """The losses timed on ``workload``: those of its output layer kind."""
+    if workload.output == "softmax":
+        return tuple(loss for loss in LOSSES if OUTPUT_OF[loss] == "softmax")
+    return tuple(loss for loss in LOSSES if OUTPUT_OF[loss] != "softmax")
+
+
 DTYPES = (np.float64, np.float32)
 #: Workloads left out of quick runs (``-m "not slow"`` in pytest, ``--quick`` in the report).
 SLOW_WORKLOADS = ("L", "Deep")
 #: Epochs per timed call in ``python -m fastnet bench --quick`` (ms/epoch is what is compared;
 #: fewer epochs only mean fewer samples of it).
-QUICK_EPOCHS = {"S": 200, "M": 10}
+QUICK_EPOCHS = {"S": 200, "M": 10, "C": 10}
 #: Rows and epochs of the smoke pass (benchmarks disabled): every case runs, on small data.
 SMOKE_ROWS = 200
 SMOKE_EPOCHS = 3
@@ -70,7 +85,8 @@ def _network_setup(backend: str) -> Setup:
         X, y, weights = _data(workload, dtype)
 
         def run() -> np.ndarray:
-            net = Network.from_weights(weights, loss=loss, backend=backend)
+            net = Network.from_weights(weights, loss=loss, output=OUTPUT_OF[loss],
+                                       backend=backend)  # fmt: skip
             net.fit(X, y, lr=workload.lr, epochs=workload.epochs, tol=None)
             return net.history_
 
@@ -98,6 +114,11 @@ def setup_jax(workload: Workload, loss: str, dtype: type) -> Run:
             a = jax.nn.sigmoid(z)
         if loss == "mse":
             return jnp.sum((a - Y) ** 2) / n
+        if loss == "huber":  # on the linear output z
+            r = jnp.abs(z - Y)
+            return jnp.sum(jnp.where(r <= 1, 0.5 * r * r, r - 0.5)) / n
+        if loss == "cross_entropy":
+            return -jnp.sum(Y * jax.nn.log_softmax(z, axis=1)) / n
         return jnp.sum(jnp.logaddexp(0, z) - Y * z) / n  # log loss from the logits
 
     value_and_grad = jax.value_and_grad(cost)
@@ -112,7 +133,7 @@ def setup_jax(workload: Workload, loss: str, dtype: type) -> Run:
 
         return jax.lax.fori_loop(0, epochs, epoch, (params, jnp.zeros(epochs, X.dtype)))
 
-    Xj, Yj = jnp.asarray(X), jnp.asarray(y.reshape(-1, 1))
+    Xj, Yj = jnp.asarray(X), jnp.asarray(y.reshape(n, -1))
     params0 = [(jnp.asarray(W), jnp.asarray(b)) for W, b in weights]
 
     def run() -> np.ndarray:
@@ -133,7 +154,7 @@ def setup_torch(workload: Workload, loss: str, dtype: type) -> Run:
     torch.set_num_threads(numba.get_num_threads())
     X, y, weights = _data(workload, dtype)
     n, lr, epochs = X.shape[0], workload.lr, workload.epochs
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(y.reshape(-1, 1))
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(y.reshape(n, -1))
     init = [(torch.from_numpy(W), torch.from_numpy(b)) for W, b in weights]
 
     def run() -> np.ndarray:
@@ -146,6 +167,10 @@ def setup_torch(workload: Workload, loss: str, dtype: type) -> Run:
                 a = torch.sigmoid(z)
             if loss == "mse":
                 J = ((a - Yt) ** 2).sum() / n
+            elif loss == "huber":  # on the linear output z
+                J = F.huber_loss(z, Yt, reduction="sum", delta=1.0) / n
+            elif loss == "cross_entropy":
+                J = -(Yt * torch.log_softmax(z, dim=1)).sum() / n
             else:
                 J = F.binary_cross_entropy_with_logits(z, Yt, reduction="sum") / n
             J.backward()
@@ -193,8 +218,15 @@ def available_implementations() -> list[str]:
 
 
 def cases(workloads=tuple(WORKLOADS), losses=LOSSES, dtypes=DTYPES):
-    """Every ``(workload name, loss, dtype)`` case, workload-major."""
-    return [(w, loss, dt) for w in workloads for loss in losses for dt in dtypes]
+    """Every ``(workload name, loss, dtype)`` case, workload-major, each workload with the
+    losses of its output layer (``workload_losses``)."""
+    return [
+        (w, loss, dt)
+        for w in workloads
+        for loss in losses
+        if loss in workload_losses(WORKLOADS[w])
+        for dt in dtypes
+    ]
 
 
 def dtype_name(dtype) -> str:

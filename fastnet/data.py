@@ -21,6 +21,8 @@ class Workload:
     epochs: int
     lr: float
     outputs: int = 1
+    #: The output layer (``Network(output=...)``); ``"softmax"``: ``outputs`` classes.
+    output: str = "sigmoid"
 
     @property
     def layers(self) -> tuple[int, ...]:
@@ -35,15 +37,20 @@ WORKLOADS: dict[str, Workload] = {
         # lr 0.1 for L and Deep: at 0.5 the log loss diverges on L (0.73 -> 1.44 in 20 epochs).
         Workload("L", 200_000, 64, (128,), 20, 0.1),
         Workload("Deep", 20_000, 32, (64, 64, 64), 100, 0.1),
+        # Multi-class (issue 12): make_classification(20_000, 64, n_informative=32,
+        # n_classes=10), one hidden layer of 64, ten softmax outputs, cross-entropy.
+        Workload("C", 20_000, 64, (64,), 200, 0.5, outputs=10, output="softmax"),
     )
 }
 
 
-def classification(n: int, d: int, dtype=np.float64, random_state: int = 0):
-    """Standardised ``make_classification`` data: ``X`` ``(n, d)``, 0/1 labels ``y`` ``(n,)``."""
+def classification(n: int, d: int, dtype=np.float64, random_state: int = 0, n_classes: int = 2):
+    """Standardised ``make_classification`` data: ``X`` ``(n, d)``, labels ``y`` ``(n,)``
+    (``0..n_classes-1``)."""
     X, y = make_classification(
-        n_samples=n, n_features=d, n_informative=max(2, d // 2), random_state=random_state
-    )
+        n_samples=n, n_features=d, n_informative=max(2, d // 2), n_classes=n_classes,
+        random_state=random_state,
+    )  # fmt: skip
     X = StandardScaler().fit_transform(X)
     return X.astype(dtype), y.astype(dtype)
 
@@ -58,8 +65,13 @@ def initial_weights(layers, dtype=np.float64, seed: int = 0):
 
 
 def workload_data(workload: Workload, dtype=np.float64):
-    """``(X, y, initial weights)`` of a benchmark workload."""
-    X, y = classification(workload.n, workload.d, dtype)
+    """``(X, y, initial weights)`` of a benchmark workload; for a softmax workload ``y`` holds
+    one-hot rows ``(n, classes)``."""
+    if workload.output == "softmax":
+        X, labels = classification(workload.n, workload.d, dtype, n_classes=workload.outputs)
+        y = np.eye(workload.outputs, dtype=dtype)[labels.astype(np.intp)]
+    else:
+        X, y = classification(workload.n, workload.d, dtype)
     return X, y, initial_weights(workload.layers, dtype)
 
 

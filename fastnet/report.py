@@ -49,7 +49,7 @@ _NO_MATPLOTLIB = (
     "--plot needs matplotlib, which is not installed: pip install 'fastnet-numba[plot]'"
 )
 #: Timed calls per case after one untimed warm-up call (the median is reported).
-ROUNDS = {"S": 5, "M": 3, "L": 1, "Deep": 3}
+ROUNDS = {"S": 5, "M": 3, "L": 1, "Deep": 3, "C": 3}
 LIBRARIES = ("numpy", "numba", "scipy", "scikit-learn", "jax", "jaxlib", "torch", "fann2")
 
 
@@ -432,16 +432,26 @@ def format_tables(report: dict) -> str:
                 rows.append(row)
     out += rows
 
-    if len(losses) == 2:
-        out += ["", "Loss-function cost: median ms per epoch, mse vs log, per implementation."]
-        head = f"{'workload':<8} {'dtype':<7} {'impl':<8} | {'mse':>9} {'log':>9} {'log/mse':>8}"
+    others = [loss for loss in losses if loss != "mse"]
+    if "mse" in losses and others:
+        out += ["", "Loss-function cost: median ms per epoch per loss and implementation, and "
+                "each loss's time over mse's (huber on a linear output; cross_entropy on C's "
+                "softmax output, which has no mse column)."]  # fmt: skip
+        head = (f"{'workload':<8} {'dtype':<7} {'impl':<8} | {'mse':>9} "
+                + " ".join(f"{loss:>13}" for loss in others) + " | "
+                + " ".join(f"{loss[:9] + '/mse':>13}" for loss in others))  # fmt: skip
         out += [head, "-" * len(head)]
         for w in workloads:
             for d in dtypes:
                 for i in impls:
-                    a, b = ms(w, "mse", d, i), ms(w, "log", d, i)
-                    ratio = f"{b / a:>8.2f}" if a and b else f"{'–':>8}"
-                    out.append(f"{w:<8} {d:<7} {i:<8} | {_fmt_ms(a):>9} {_fmt_ms(b):>9} {ratio}")
+                    a = ms(w, "mse", d, i)
+                    times = [ms(w, loss, d, i) for loss in others]
+                    if a is None and not any(times):
+                        continue
+                    ratios = [f"{t / a:>13.2f}" if a and t else f"{'–':>13}" for t in times]
+                    out.append(f"{w:<8} {d:<7} {i:<8} | {_fmt_ms(a):>9} "
+                               + " ".join(f"{_fmt_ms(t):>13}" for t in times) + " | "
+                               + " ".join(ratios))  # fmt: skip
 
     epochs = sorted({(r.workload, r.epochs, r.rounds) for r in results}, key=lambda x: x[0])
     out += [

@@ -100,8 +100,27 @@ def test_loss_table_puts_mse_and_log_side_by_side():
     text = report.format_tables(rep)
     fastnet_row = next(line for line in text.splitlines() if "fastnet  |" in line)
     numpy_row = next(line for line in text.splitlines() if "numpy    |" in line)
-    assert fastnet_row.split("|")[1].split() == ["0.2", "0.3", "1.50"]
-    assert numpy_row.split("|")[1].split() == ["0.4", "0.2", "0.50"]
+    assert fastnet_row.split("|")[1].split() == ["0.2", "0.3"]  # ms per epoch: mse, log
+    assert fastnet_row.split("|")[2].split() == ["1.50"]  # log over mse
+    assert numpy_row.split("|")[1].split() == ["0.4", "0.2"]
+    assert numpy_row.split("|")[2].split() == ["0.50"]
+
+
+def test_loss_table_has_every_loss_and_its_ratio_to_mse():
+    rep = {
+        "header": HEADER,
+        "results": [
+            result("fastnet", 0.2, loss="mse"),
+            result("fastnet", 0.3, loss="log"),
+            result("fastnet", 0.22, loss="huber"),
+        ],
+    }
+    text = report.format_tables(rep)
+    head = next(line for line in text.splitlines() if "huber/mse" in line)
+    assert head.split("|")[1].split() == ["mse", "log", "huber"]
+    row = next(line for line in text.splitlines() if "fastnet  |" in line)
+    assert row.split("|")[1].split() == ["0.2", "0.3", "0.22"]
+    assert row.split("|")[2].split() == ["1.50", "1.10"]
 
 
 def test_a_missing_implementation_shows_a_dash_not_a_ratio():
