@@ -226,16 +226,15 @@ def _with_epochs(workload, epochs):
 _COMPILE_SCRIPT = """
 import json, time
 import numpy as np
-from fastnet import Network
 from fastnet.data import classification
-from fastnet.losses import LOSSES
+from fastnet.warmup import _net, _pairs, _targets
 out = []
 for dtype in (np.float64, np.float32):
-    X, y = classification(64, 4, dtype)
-    for loss in LOSSES:
+    X, _ = classification(64, 4, dtype)
+    for loss, output in _pairs():
         t = time.perf_counter()
-        Network((4, 3, 1), loss=loss, dtype=dtype).fit(X, y, epochs=1, tol=None).predict(X)
-        out.append([np.dtype(dtype).name, loss, time.perf_counter() - t])
+        _net(loss, dtype, output).fit(X, _targets(X, output), epochs=1, tol=None).predict(X)
+        out.append([np.dtype(dtype).name, f"{loss} ({output})", time.perf_counter() - t])
 print(json.dumps(out))
 """
 
@@ -414,14 +413,17 @@ def format_tables(report: dict) -> str:
         "Median ms per epoch (lower is better). 'fastnet ×' = other ms / fastnet ms: how many "
         "times faster fastnet is (> 1: faster).",
     ]
-    head = f"{'workload':<8} {'loss':<4} {'dtype':<7} |" + "".join(f" {i:>9}" for i in impls)
+    width = max(4, *(len(loss) for loss in losses))
+    head = f"{'workload':<8} {'loss':<{width}} {'dtype':<7} |" + "".join(f" {i:>9}" for i in impls)
     if SUBJECT in impls:
         head += " |" + "".join(f" {'× ' + i:>9}" for i in others)
     rows = [head, "-" * len(head)]
     for w in workloads:
         for loss in losses:
             for d in dtypes:
-                row = f"{w:<8} {loss:<4} {d:<7} |"
+                if all(ms(w, loss, d, i) is None for i in impls):
+                    continue  # a loss this workload's output layer does not take
+                row = f"{w:<8} {loss:<{width}} {d:<7} |"
                 row += "".join(f" {_fmt_ms(ms(w, loss, d, i)):>9}" for i in impls)
                 if SUBJECT in impls:
                     base = ms(w, loss, d, SUBJECT)
@@ -469,11 +471,11 @@ def format_tables(report: dict) -> str:
             "cold = empty NUMBA_CACHE_DIR, warm = the same cache folder in a second process; "
             "python -m fastnet compile does the cold part once, ahead of time.",
         ]
-        head = f"{'dtype':<7} {'loss':<4} | {'cold s':>7} {'warm s':>7}"
+        head = f"{'dtype':<7} {'loss (output)':<26} | {'cold s':>7} {'warm s':>7}"
         out += [head, "-" * len(head)]
         for row in report["compile"]:
             out.append(
-                f"{row['dtype']:<7} {row['loss']:<4} | {row['cold']:>7.2f} {row['warm']:>7.3f}"
+                f"{row['dtype']:<7} {row['loss']:<26} | {row['cold']:>7.2f} {row['warm']:>7.3f}"
             )
     first = {}
     for r in results:

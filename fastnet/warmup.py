@@ -18,36 +18,55 @@ import numpy as np
 from .losses import LOSSES
 from .network import Network
 
-#: What ``compile`` runs per dtype, in order: ``(step, call(X, y, dtype))``.
-STEPS: tuple[tuple[str, Callable], ...] = (
-    *(
-        (f"fit {loss}", lambda X, y, dt, loss=loss: _net(loss, dt).fit(X, y, epochs=1, tol=None))
-        for loss in LOSSES
-    ),
-    ("predict", lambda X, y, dt: _net("log", dt).predict_proba(X)),
-    ("fit lbfgs", lambda X, y, dt: _net("log", dt).fit(X, y, optimizer="lbfgs", epochs=2)),
-    ("loss_and_gradients", lambda X, y, dt: _net("mse", dt).loss_and_gradients(X, y)),
-)
+
+def _pairs() -> list[tuple[str, str]]:
+    """Every registered (loss, output layer) pair."""
+    return [(name, output) for name, by_output in LOSSES.items() for output in by_output]
 
 
-def _net(loss: str, dtype) -> Network:
-    return Network((4, 3, 1), loss=loss, dtype=dtype)
+def _net(loss: str, dtype, output: str = "sigmoid") -> Network:
+    return Network((4, 3, 3 if output == "softmax" else 1), loss=loss, output=output, dtype=dtype)
+
+
+def _targets(X: np.ndarray, output: str) -> np.ndarray:
+    if output == "softmax":  # three classes, one-hot
+        return np.eye(3, dtype=X.dtype)[(X[:, 0] > 0).astype(np.intp) + (X[:, 1] > 0)]
+    return (X[:, 0] > 0).astype(X.dtype)
+
+
+def _steps() -> list[tuple[str, Callable]]:
+    """What ``compile`` runs per dtype, in order: ``(step, call(X, dtype))``."""
+    steps = [
+        (f"fit {loss} ({output})",
+         lambda X, dt, loss=loss, output=output: _net(loss, dt, output).fit(
+             X, _targets(X, output), epochs=1, tol=None))
+        for loss, output in _pairs()
+    ]  # fmt: skip
+    steps += [
+        ("predict", lambda X, dt: _net("log", dt).predict_proba(X)),
+        ("predict (softmax)", lambda X, dt: _net("cross_entropy", dt, "softmax").predict(X)),
+        ("fit lbfgs", lambda X, dt: _net("log", dt).fit(X, _targets(X, "sigmoid"),
+                                                          optimizer="lbfgs", epochs=2)),
+        ("loss_and_gradients", lambda X, dt: _net("mse", dt).loss_and_gradients(
+            X, _targets(X, "sigmoid"))),
+    ]  # fmt: skip
+    return steps
 
 
 def compile_all(
     dtypes: Iterable = (np.float64, np.float32),
     report: Callable[[str, float], None] | None = None,
 ) -> float:
-    """Compile (or load from the disk cache) every kernel for ``dtypes``; returns the seconds
-    taken. ``report(step, seconds)`` is called after each step."""
+    """Compile (or load from the disk cache) every kernel for ``dtypes`` and every registered
+    loss and output layer; returns the seconds taken. ``report(step, seconds)`` is called after
+    each step."""
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     for dtype in dtypes:
         X = rng.standard_normal((64, 4)).astype(dtype)
-        y = (X[:, 0] > 0).astype(dtype)
-        for step, call in STEPS:
+        for step, call in _steps():
             t = time.perf_counter()
-            call(X, y, np.dtype(dtype))
+            call(X, np.dtype(dtype))
             if report is not None:
                 report(f"{step} ({np.dtype(dtype).name})", time.perf_counter() - t)
     return time.perf_counter() - started
