@@ -90,6 +90,8 @@ SOLVERS = {
 _KNOB_NAMES = {"beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
 #: ``max_epochs``/``max_iter`` when neither is set.
 DEFAULT_MAX_EPOCHS = 1000
+#: ``FastNetRegressor``'s output layers (``output=``); the first is the default.
+REGRESSOR_OUTPUTS = ("linear", "sigmoid")
 
 
 def _aliased(est: BaseEstimator, name: str, alias: str, check) -> tuple[object, str]:
@@ -244,9 +246,9 @@ class _BaseFastNet(BaseEstimator):
         _check_full_batch(p["batch_size"], X.shape[0])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        Y = self._encode_y(y, reset=reset, classes=classes, incremental=incremental)
+        Y = self._encode_y(y, p, reset=reset, classes=classes, incremental=incremental)
         layers = (X.shape[1], *p["hidden"], Y.shape[1])
-        p["loss"], p["output"] = self._loss_and_output(p["loss"])
+        p["loss"], p["output"] = self._loss_and_output(p)
         if reset:
             self.network_ = Network(
                 layers, loss=p["loss"], dtype=p["dtype"], seed=_seed(self.random_state),
@@ -284,9 +286,9 @@ class _BaseFastNet(BaseEstimator):
                 output=p["output"],
             )  # fmt: skip
 
-    def _loss_and_output(self, loss: str) -> tuple[str, str]:
-        """The network's ``(loss, output)`` for the ``loss`` parameter (subclasses map it)."""
-        return loss, "sigmoid"
+    def _loss_and_output(self, p: dict) -> tuple[str, str]:
+        """The network's ``(loss, output)`` for the checked parameters (subclasses map them)."""
+        return p["loss"], "sigmoid"
 
     def _train(self, X: np.ndarray, Y: np.ndarray, p: dict, epochs: int, tol) -> None:
         """``Network.fit`` for ``epochs`` epochs; appends to ``loss_curve_`` and ``n_iter_``.
@@ -347,13 +349,15 @@ class _BaseFastNet(BaseEstimator):
 
 
 class FastNetClassifier(ClassifierMixin, _BaseFastNet):
-    """Binary or multi-label classifier: a sigmoid network trained by full-batch descent.
+    """Binary, multi-class or multi-label classifier: a network of sigmoid hidden layers trained
+    by full-batch descent.
 
     A thin wrapper over :class:`fastnet.Network` with layers
     ``(n_features, *hidden_layer_sizes, n_outputs)``: one sigmoid output for two classes (any
-    labels, strings included; the output is the probability of ``classes_[1]``), or ``k``
-    independent sigmoid outputs for a multi-label ``y`` of shape ``(n, k)`` holding 0/1.
-    More than two classes in a 1-D ``y`` raise ``ValueError``: there is no softmax output yet.
+    labels, strings included; the output is the probability of ``classes_[1]``), a softmax
+    output of ``k`` units for ``k > 2`` classes in a 1-D ``y`` (``loss="log"`` is then the
+    categorical cross-entropy), or ``k`` independent sigmoid outputs for a multi-label ``y``
+    of shape ``(n, k)`` holding 0/1.
 
     Parameters
     ----------
@@ -422,9 +426,9 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
     network_ : fastnet.Network
         The trained network.
     classes_ : ndarray of shape (2,) or (k,)
-        The two class labels, or ``arange(k)`` for multi-label targets.
+        The class labels (sorted), or ``arange(k)`` for multi-label targets.
     n_outputs_ : int
-        Network outputs: 1 for two classes, ``k`` for multi-label targets.
+        Network outputs: 1 for two classes, ``k`` for ``k > 2`` classes or ``k`` labels.
     loss_curve_ : list of float
         Training loss of every epoch (before its update), across ``warm_start`` fits and
         ``partial_fit`` calls.
@@ -511,7 +515,7 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         """
         return self._fit(X, y, incremental=True, epochs=epochs, classes=classes)
 
-    def _encode_y(self, y, *, reset: bool, classes, incremental: bool) -> np.ndarray:
+    def _encode_y(self, y, p: dict, *, reset: bool, classes, incremental: bool) -> np.ndarray:
         """0/1 targets ``(n, n_outputs)``; sets ``classes_`` and ``n_outputs_`` on ``reset``."""
         check_classification_targets(y)
         if not reset and classes is not None and y.ndim == 1:
@@ -619,9 +623,10 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
             return (P > 0.5).astype(self.classes_.dtype)
         return self.classes_[(P[:, 0] > 0.5).astype(np.intp)]
 
-    def _loss_and_output(self, loss: str) -> tuple[str, str]:
+    def _loss_and_output(self, p: dict) -> tuple[str, str]:
         """More than two classes: a softmax output; ``loss="log"`` (the default) is then the
         categorical cross-entropy. Otherwise sigmoid outputs and ``loss`` as given."""
+        loss = p["loss"]
         if getattr(self, "out_activation_", "logistic") != "softmax":
             return loss, "sigmoid"
         if loss == "log":
@@ -637,24 +642,36 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
 
 
 class FastNetRegressor(RegressorMixin, _BaseFastNet):
-    """Regressor with sigmoid outputs, trained by full-batch gradient descent.
+    """Regressor: a network of sigmoid hidden layers and linear outputs (``MLPRegressor``'s
+    identity output), trained by full-batch descent.
 
     A thin wrapper over :class:`fastnet.Network` with layers
-    ``(n_features, *hidden_layer_sizes, n_outputs)``. The output layer is a sigmoid, so the
-    network fits targets in [0, 1]. **Target scaling:** with ``scale_targets=True`` (the
-    default) each target column is mapped linearly from ``[min, max]`` of the first ``fit``'s
-    targets onto [0, 1] (a constant column onto 0), and predictions are mapped back, so they
-    lie inside that training range; ``loss_curve_`` is in the scaled units. With
-    ``scale_targets=False`` the targets are used as they are and must lie in [0, 1]. Either
-    way, targets that end up outside [0, 1] (e.g. a ``partial_fit`` batch beyond the first
-    batch's range) raise ``ValueError``.
+    ``(n_features, *hidden_layer_sizes, n_outputs)`` and ``output="linear"``. **Target
+    scaling:** with ``scale_targets=True`` (the default) each target column is standardised
+    with the mean and standard deviation of the first ``fit``'s targets (a constant column is
+    only centred), the network learns the standardised targets and predictions are mapped
+    back, so that the default step sizes suit targets of any magnitude (``load_diabetes``'s 25
+    to 346, say); ``loss_curve_`` is in the standardised units (the mean over rows of the
+    squared error summed over the standardised target columns, for ``loss="mse"``).
+    ``warm_start`` and ``partial_fit`` keep the first fit's scaling. With
+    ``scale_targets=False`` the targets are learnt as they are.
+
+    ``output="sigmoid"`` gives the sigmoid-output regressor instead: its outputs lie in [0, 1],
+    so with ``scale_targets=True`` each target column is mapped linearly from ``[min, max]``
+    of the first ``fit``'s targets onto [0, 1] (a constant column onto 0) and predictions lie
+    inside that training range; with ``scale_targets=False`` the targets must lie in [0, 1].
+    Either way, targets that end up outside [0, 1] (e.g. a ``partial_fit`` batch beyond the
+    first batch's range) raise ``ValueError``.
 
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default=(16,)
         Widths of the hidden layers.
-    loss : {"mse", "log"}, default="mse"
-        Training loss, on the scaled targets (``"log"``: cross-entropy with soft targets).
+    loss : str, default="mse"
+        Training loss, on the scaled targets: for ``output="linear"`` ``"mse"`` or ``"huber"``
+        (delta 1, in standardised units), for ``output="sigmoid"`` ``"mse"`` or ``"log"``
+        (cross-entropy with soft targets); or a loss ``fastnet.register_loss`` registered for
+        that output. A loss that does not take the output is a ``ValueError`` naming both.
     solver : {"gd", "momentum", "nesterov", "adam", "rprop", "lbfgs"}, default="lbfgs"
         The optimizer (``fastnet.optim``): gradient descent, heavy-ball or Nesterov momentum
         (scikit-learn's ``sgd`` on full batches), Adam (scikit-learn's), iRprop- or L-BFGS
@@ -678,10 +695,8 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         scikit-learn's name for ``max_epochs``: set either one (both, to different values, is
         a ``ValueError``).
     tol : float or None, default=1e-5
-        Stopping rule of ``Network.fit`` (scikit-learn's, as in ``FastNetClassifier``);
-        ``None`` runs exactly ``max_epochs`` epochs. Ten times smaller than the classifier's:
-        the squared error of targets scaled onto [0, 1] is about ten times smaller than a log
-        loss (0.03 vs 0.7 at the start, typically).
+        Stopping rule of ``Network.fit`` (scikit-learn's, as in ``FastNetClassifier``), on
+        ``loss_curve_``'s scaled units; ``None`` runs exactly ``max_epochs`` epochs.
     n_iter_no_change : int or np.inf, default=10
         See ``tol``; ``np.inf`` never stops by ``tol``.
     dtype : np.float64, np.float32 or None, default=None
@@ -699,7 +714,9 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         If True, ``fit`` continues from the weights (and the target scaling) of the previous
         ``fit`` and appends to ``loss_curve_``.
     scale_targets : bool, default=True
-        Map the targets onto [0, 1] (see above); if False they must already lie in [0, 1].
+        Standardise the targets (``output="linear"``) or map them onto [0, 1]
+        (``output="sigmoid"``), see above; if False they are used as they are (and must lie in
+        [0, 1] for a sigmoid output).
     activation : "logistic", default="logistic"
         The hidden layers' activation, for scikit-learn's keyword: fastnet's layers are all
         sigmoids (the logistic function), anything else is a ``ValueError``.
@@ -711,13 +728,23 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
     shuffle : bool, default=False
         For scikit-learn's keyword; any bool is accepted and changes nothing: with full
         batches every epoch sums over all rows, so shuffling them could only reorder that sum.
+    output : {"linear", "sigmoid"}, default="linear"
+        The output layer: ``"linear"`` (the identity, as ``MLPRegressor``'s) or ``"sigmoid"``
+        (outputs in [0, 1]; see above for the target scaling of each). Continuing training
+        (``warm_start``, ``partial_fit``) with another output than the first fit's is a
+        ``ValueError``.
 
     Attributes
     ----------
     network_ : fastnet.Network
         The trained network.
     target_offset_, target_scale_ : ndarray of shape (n_outputs_,)
-        ``y = target_offset_ + target_scale_ * output``; 0 and 1 with ``scale_targets=False``.
+        ``y = target_offset_ + target_scale_ * output``: the first fit's target means and
+        standard deviations (1 for a constant column) for ``output="linear"``, minima and
+        ranges for ``"sigmoid"``; 0 and 1 with ``scale_targets=False``.
+    out_activation_ : str
+        ``"identity"`` (linear output) or ``"logistic"`` (sigmoid output), scikit-learn's
+        names.
     n_outputs_ : int
         Number of targets.
     loss_curve_ : list of float
@@ -755,6 +782,7 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         activation="logistic",
         batch_size=None,
         shuffle=False,
+        output="linear",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
@@ -778,6 +806,7 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         self.activation = activation
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.output = output
 
     def fit(self, X, y):
         """Train on ``X`` ``(n, d)`` and targets ``y`` ``(n,)`` or ``(n, k)``.
@@ -800,36 +829,72 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         """
         return self._fit(X, y, incremental=True, epochs=epochs)
 
-    def _encode_y(self, y, *, reset: bool, classes, incremental: bool) -> np.ndarray:
-        """Targets scaled onto [0, 1], ``(n, n_outputs)``; sets the scaling on ``reset``."""
+    def _check_params(self) -> dict:
+        p = super()._check_params()
+        output = self.output
+        if not isinstance(output, str) or output not in REGRESSOR_OUTPUTS:
+            raise ValueError(
+                f"output must be one of {REGRESSOR_OUTPUTS} (a regressor has no softmax "
+                f"output), got {output!r}"
+            )
+        p["output"] = output
+        p["scale_targets"] = check_bool(self.scale_targets, "scale_targets")
+        get_loss(self.loss, output)  # a ValueError naming the loss and the output
+        return p
+
+    def _loss_and_output(self, p: dict) -> tuple[str, str]:
+        return p["loss"], p["output"]
+
+    def _encode_y(self, y, p: dict, *, reset: bool, classes, incremental: bool) -> np.ndarray:
+        """Scaled targets ``(n, n_outputs)``: standardised for a linear output, mapped onto
+        [0, 1] for a sigmoid one (as they are with ``scale_targets=False``); sets the scaling
+        on ``reset``, and keeps it when continuing."""
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        sigmoid = p["output"] == "sigmoid"
+        activation = "logistic" if sigmoid else "identity"
         if reset:
-            if self.scale_targets:
+            if not p["scale_targets"]:
+                self.target_offset_ = np.zeros(Y.shape[1])
+                self.target_scale_ = np.ones(Y.shape[1])
+            elif sigmoid:
                 lo, hi = Y.min(axis=0), Y.max(axis=0)
                 span = hi - lo
                 self.target_offset_, self.target_scale_ = lo, np.where(span > 0, span, 1.0)
             else:
-                self.target_offset_ = np.zeros(Y.shape[1])
-                self.target_scale_ = np.ones(Y.shape[1])
+                std = Y.std(axis=0)
+                self.target_offset_ = Y.mean(axis=0)
+                self.target_scale_ = np.where(std > 0, std, 1.0)
             self.n_outputs_ = Y.shape[1]
-        elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"cannot continue training (warm_start or partial_fit): the regressor was "
-                f"fitted with {self.n_outputs_} targets, y now has {Y.shape[1]}"
-            )
+            self.out_activation_ = activation
+        else:
+            fitted = getattr(self, "out_activation_", "logistic")  # before output= existed
+            if fitted != activation:
+                was = "sigmoid" if fitted == "logistic" else "linear"
+                raise ValueError(
+                    f"cannot continue training (warm_start or partial_fit) with "
+                    f"output={p['output']!r}: the regressor was fitted with output={was!r} "
+                    "(and its target scaling); set warm_start=False to start again"
+                )
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"cannot continue training (warm_start or partial_fit): the regressor was "
+                    f"fitted with {self.n_outputs_} targets, y now has {Y.shape[1]}"
+                )
         Y = (Y - self.target_offset_) / self.target_scale_
-        if Y.min() < 0 or Y.max() > 1:
+        if sigmoid and (Y.min() < 0 or Y.max() > 1):
             lo = self.target_offset_
             hi = self.target_offset_ + self.target_scale_
-            if not self.scale_targets:
+            if not p["scale_targets"]:
                 raise ValueError(
-                    "y must lie in [0, 1] with scale_targets=False (the output is a sigmoid), "
-                    f"got values in [{np.min(y)}, {np.max(y)}]; use scale_targets=True"
+                    "y must lie in [0, 1] with output='sigmoid' and scale_targets=False, got "
+                    f"values in [{np.min(y)}, {np.max(y)}]; use scale_targets=True, or the "
+                    "default output='linear'"
                 )
             raise ValueError(
                 f"y has values in [{np.min(y)}, {np.max(y)}], outside the range "
                 f"[{lo.tolist()}, {hi.tolist()}] of the targets that fixed the scaling in the "
-                "first fit or partial_fit; the sigmoid output cannot reach them"
+                "first fit or partial_fit; the sigmoid output cannot reach them (the default "
+                "output='linear' can)"
             )
         return Y
 

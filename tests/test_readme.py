@@ -81,6 +81,7 @@ def test_the_readme_has_its_examples():
     headings = [h for h, _ in BLOCKS]
     assert headings == [
         "Usage",
+        "Adding a loss",
         "scikit-learn",
         "Progress, callbacks and plots",
         "Saving and loading",

@@ -16,10 +16,11 @@ import warnings
 import numpy as np
 import pytest
 from conftest import sklearn_fit_from
-from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -137,32 +138,190 @@ def test_predict_log_proba_is_finite_for_saturated_outputs():
     np.testing.assert_allclose(logp, np.maximum(expected, np.log(np.finfo(float).tiny)))
 
 
-def test_regressor_scales_targets_onto_the_sigmoid_range():
+def test_regressor_standardises_targets_for_its_linear_output_by_default():
+    X, _ = small_data()
+    y = 200 + 50 * np.tanh(X[:, 0]) + 10 * X[:, 1]  # far outside [0, 1]
+    reg = FastNetRegressor(solver="gd", random_state=0, max_epochs=300, tol=None).fit(X, y)
+    mean, std = y.mean(), y.std()  # the test's own standardisation (numpy's)
+    net = Network((5, 16, 1), output="linear", seed=0)
+    net.fit(X, (y - mean) / std, epochs=300, tol=None)
+    assert reg.network_.output == "linear" and reg.out_activation_ == "identity"
+    np.testing.assert_allclose(reg.target_offset_, [mean], rtol=1e-14)
+    np.testing.assert_allclose(reg.target_scale_, [std], rtol=1e-14)
+    np.testing.assert_allclose(reg.loss_curve_, net.history_, rtol=1e-13)  # standardised units
+    np.testing.assert_allclose(reg.predict(X), mean + std * net.predict(X), rtol=1e-13)
+    assert reg.score(X, y) > 0.9
+
+
+def test_regressor_standardises_each_column_and_only_centres_a_constant_one():
+    X, _ = small_data()
+    Y = np.column_stack([1000 + 300 * X[:, 0], np.full(len(X), 7.0), -X[:, 1]])
+    reg = FastNetRegressor(max_epochs=50, tol=None, random_state=0).fit(X, Y)
+    np.testing.assert_allclose(reg.target_offset_, Y.mean(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(reg.target_scale_, [Y[:, 0].std(), 1.0, Y[:, 2].std()],
+                               rtol=1e-14)  # fmt: skip
+    assert reg.predict(X).shape == Y.shape
+
+
+def test_regressor_without_scaling_learns_the_targets_as_they_are():
+    X, _ = small_data()
+    y = 3 * X[:, 0] - 2  # outside [0, 1]: fine for the linear output
+    reg = FastNetRegressor(solver="gd", learning_rate=0.05, scale_targets=False, random_state=0,
+                           max_epochs=50, tol=None).fit(X, y)  # fmt: skip
+    net = Network((5, 16, 1), output="linear", seed=0).fit(X, y, lr=0.05, epochs=50, tol=None)
+    np.testing.assert_array_equal(reg.predict(X), net.predict(X))
+    np.testing.assert_array_equal(reg.loss_curve_, net.history_)
+
+
+def test_sigmoid_regressor_scales_targets_onto_the_sigmoid_range():
     X, _ = small_data()
     y = 10 + 10 * (np.tanh(X[:, 0]) + 1) / 2  # in (10, 20)
-    reg = FastNetRegressor(solver="gd", random_state=0, max_epochs=300, tol=None).fit(X, y)
+    reg = FastNetRegressor(solver="gd", output="sigmoid", random_state=0, max_epochs=300,
+                           tol=None).fit(X, y)  # fmt: skip
+    assert reg.network_.output == "sigmoid" and reg.out_activation_ == "logistic"
     lo, hi = y.min(), y.max()
     net = Network((5, 16, 1), seed=0).fit(X, (y - lo) / (hi - lo), epochs=300, tol=None)
     np.testing.assert_allclose(reg.predict(X), lo + (hi - lo) * net.predict_proba(X), rtol=1e-14)
     assert reg.score(X, y) > 0.9
 
 
-def test_regressor_without_scaling_needs_targets_in_unit_interval():
+def test_sigmoid_regressor_without_scaling_needs_targets_in_unit_interval():
     X, _ = small_data()
-    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] with scale_targets=False"):
-        FastNetRegressor(scale_targets=False).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] with output='sigmoid' and "
+                                         r"scale_targets=False"):  # fmt: skip
+        FastNetRegressor(output="sigmoid", scale_targets=False).fit(X, X[:, 0])
     y = (np.tanh(X[:, 0]) + 1) / 2
-    reg = FastNetRegressor(solver="gd", scale_targets=False, random_state=0, max_epochs=50,
-                           tol=None)  # fmt: skip
+    reg = FastNetRegressor(solver="gd", output="sigmoid", scale_targets=False, random_state=0,
+                           max_epochs=50, tol=None)  # fmt: skip
     net = Network((5, 16, 1), seed=0).fit(X, y, epochs=50, tol=None)
     np.testing.assert_array_equal(reg.fit(X, y).predict(X), net.predict_proba(X))
 
 
-def test_partial_fit_beyond_the_first_target_range_is_an_error():
+def test_partial_fit_beyond_the_first_target_range_is_an_error_for_the_sigmoid_output_only():
     X, _ = small_data()
-    reg = FastNetRegressor().partial_fit(X, X[:, 0])
+    reg = FastNetRegressor(output="sigmoid").partial_fit(X, X[:, 0])
     with pytest.raises(ValueError, match="outside the range"):
         reg.partial_fit(X, 2 * X[:, 0] + 10)
+    linear = FastNetRegressor().partial_fit(X, X[:, 0])
+    offset, scale = linear.target_offset_.copy(), linear.target_scale_.copy()
+    linear.partial_fit(X, 2 * X[:, 0] + 10)  # reachable: the first call's scaling is kept
+    np.testing.assert_array_equal(linear.target_offset_, offset)
+    np.testing.assert_array_equal(linear.target_scale_, scale)
+    assert linear.n_iter_ == 2
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)  # targets 25..346
+    return StandardScaler().fit_transform(X), y
+
+
+def _mlp_regressor_r2(X, y):
+    """The witness: scikit-learn's ``MLPRegressor`` with the same hidden layer, logistic
+    hidden units, L-BFGS and the same iteration budget (its own initialisation, its own
+    stopping rule, raw targets)."""
+    sk = MLPRegressor(hidden_layer_sizes=(16,), activation="logistic", solver="lbfgs",
+                      max_iter=1000, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.fit(X, y)
+    assert sk.out_activation_ == "identity"
+    return sk.score(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_default_regressor_fits_load_diabetes_as_well_as_mlp_regressor(diabetes, dtype):
+    """The default regressor (linear output, standardised targets, L-BFGS) on raw targets in
+    25..346: an R^2 at least scikit-learn's less 0.05, and above 0.4 (a linear model's is
+    0.52); float32 input trains and predicts in float32."""
+    X, y = diabetes
+    witness = _mlp_regressor_r2(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the epoch budget, not the fit
+        warnings.simplefilter("error", fastnet.FitWarning)
+        reg = FastNetRegressor(random_state=0).fit(X.astype(dtype), y)
+    assert reg.network_.output == "linear" and reg.network_.dtype == dtype
+    pred = reg.predict(X.astype(dtype))
+    assert pred.dtype == dtype
+    r2 = r2_score(y, pred)
+    assert r2 > 0.4 and r2 >= witness - 0.05, (r2, witness)
+
+
+def test_regressor_continuing_equals_one_longer_fit_on_real_targets(diabetes):
+    X, y = diabetes
+    params = {"random_state": 0, "tol": None, "solver": "adam", "learning_rate": 0.01}
+    whole = FastNetRegressor(max_epochs=40, **params).fit(X, y)
+    warm = FastNetRegressor(max_epochs=20, warm_start=True, **params).fit(X, y)
+    warm.fit(X[:200], y[:200] + 100)  # other targets: the first fit's scaling is kept
+    np.testing.assert_array_equal(warm.target_offset_, [y.mean()])
+    warm.fit(X, y)
+    assert warm.n_iter_ == 60
+    stream = FastNetRegressor(**params).partial_fit(X, y, epochs=15)
+    stream.partial_fit(X, y, epochs=25)
+    _assert_same_trajectory(stream, whole)
+    np.testing.assert_array_equal(stream.predict(X), whole.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("params", "exc", "match"),
+    [
+        ({"output": "softmax"}, ValueError,
+         "output must be one of ('linear', 'sigmoid') (a regressor has no softmax output), "
+         "got 'softmax'"),
+        ({"output": "Linear"}, ValueError, "output must be one of ('linear', 'sigmoid')"),
+        ({"output": None}, ValueError, "output must be one of ('linear', 'sigmoid')"),
+        ({"output": 1}, ValueError, "output must be one of ('linear', 'sigmoid')"),
+        ({"scale_targets": "yes"}, TypeError, "scale_targets must be True or False"),
+        ({"scale_targets": None}, TypeError, "scale_targets must be True or False"),
+        ({"loss": "log"}, ValueError,
+         "loss 'log' does not work with output='linear': it needs output='sigmoid'"),
+        ({"loss": "huber", "output": "sigmoid"}, ValueError,
+         "loss 'huber' does not work with output='sigmoid': it needs output='linear'"),
+        ({"loss": "cross_entropy"}, ValueError,
+         "loss 'cross_entropy' does not work with output='linear'"),
+    ],
+)  # fmt: skip
+def test_bad_regressor_settings_are_clear_errors_that_leave_it_alone(params, exc, match):
+    X, _ = small_data()
+    y = X[:, 0]
+    reg = FastNetRegressor(max_epochs=3, tol=None).fit(X, y)
+    reg.set_params(**params)
+    before = dict(vars(reg))
+    with pytest.raises(exc, match=re.escape(match)):
+        reg.fit(X, y)
+    assert vars(reg).keys() == before.keys()
+    assert all(vars(reg)[k] is v for k, v in before.items())
+    fresh = FastNetRegressor(**params)
+    with pytest.raises(exc, match=re.escape(match)):
+        fresh.fit(X, y)
+    assert vars(fresh).keys() == vars(FastNetRegressor(**params)).keys()
+
+
+@pytest.mark.parametrize("first", ["linear", "sigmoid"])
+def test_continuing_with_another_output_is_an_error(first):
+    X, _ = small_data()
+    y = X[:, 0]
+    other = {"linear": "sigmoid", "sigmoid": "linear"}[first]
+    for continuing in ("warm_start", "partial_fit"):
+        reg = FastNetRegressor(output=first, max_epochs=3, tol=None).fit(X, y)
+        reg.set_params(output=other, warm_start=continuing == "warm_start")
+        state = _fitted_state(reg)
+        with pytest.raises(ValueError, match=f"with output='{other}': the regressor was "
+                                             f"fitted with output='{first}'"):  # fmt: skip
+            reg.fit(X, y) if continuing == "warm_start" else reg.partial_fit(X, y)
+        _assert_same_state(reg, state)
+    reg.set_params(warm_start=False).fit(X, y)  # starting again takes the new output
+    assert reg.network_.output == other
+
+
+def test_huber_loss_trains_the_linear_output():
+    X, _ = small_data()
+    y = 200 + 50 * np.tanh(X[:, 0])
+    reg = FastNetRegressor(loss="huber", solver="gd", max_epochs=100, tol=None,
+                           random_state=0).fit(X, y)  # fmt: skip
+    net = Network((5, 16, 1), loss="huber", output="linear", seed=0)
+    net.fit(X, (y - y.mean()) / y.std(), epochs=100, tol=None)
+    np.testing.assert_allclose(reg.loss_curve_, net.history_, rtol=1e-13)
 
 
 @pytest.mark.parametrize(
@@ -288,6 +447,7 @@ def _assert_same_trajectory(a, b):
         (FastNetClassifier, np.float64),
         (FastNetClassifier, np.float32),
         (FastNetRegressor, np.float64),
+        (FastNetRegressor, np.float32),
     ],
 )
 def test_warm_start_and_partial_fit_continue_one_trajectory_bit_identically(Estimator, dtype):
