@@ -102,7 +102,7 @@ def test_mse_on_a_sigmoid_output_rejects_targets_outside_0_1(dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # its max_epochs, not usefulness
         warnings.simplefilter("error", FitWarning)
-        reg = FastNetRegressor(hidden_layer_sizes=(8,), dtype=dtype).fit(
+        reg = FastNetRegressor(hidden_layer_sizes=(8,), dtype=dtype, random_state=0).fit(
             (X - X.mean(0)) / X.std(0), y
         )
     assert reg.score((X - X.mean(0)) / X.std(0), y) > 0.3
@@ -110,3 +110,32 @@ def test_mse_on_a_sigmoid_output_rejects_targets_outside_0_1(dtype):
 
 def test_fitwarning_is_a_userwarning():
     assert issubclass(fastnet.FitWarning, UserWarning)
+
+
+def test_units_saturated_on_both_sides_are_not_dead():
+    """Step functions still fit: a long L-BFGS fit without a penalty (load_diabetes, R^2 0.75)
+    pushes nearly every hidden value past |z| = 10, on both sides. Only units that are constant
+    over the rows (one sign everywhere) count as dead."""
+    X, y = make_data((4, 6, 1), n=256)
+    Y = y.reshape(-1, 1)
+    rng = np.random.default_rng(0)
+    W1 = rng.choice([-1.0, 1.0], size=(4, 6)) * 1e3  # |z| huge, sign varying with the row
+    weights = [(W1, np.zeros(6)), (rng.standard_normal((6, 1)), np.zeros(1))]
+    z = X @ W1
+    assert np.mean(np.abs(z) > 10) > 0.99  # saturated almost everywhere ...
+    assert ((z > 0).mean(0) > 0.1).all() and ((z < 0).mean(0) > 0.1).all()  # ... both ways
+    assert diagnose(weights, X, Y) is None
+    # the same layer with a bias that pins every unit to one side: dead, reported
+    dead = [(W1, np.full(6, 1e6)), weights[1]]
+    assert "6 of its 6 units" in diagnose(dead, X, Y)
+
+
+def test_a_long_lbfgs_regressor_fit_on_diabetes_does_not_warn():
+    X, y = load_diabetes(return_X_y=True)
+    Xs = (X - X.mean(0)) / X.std(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", FitWarning)
+        for seed in range(4):
+            reg = FastNetRegressor(hidden_layer_sizes=(8,), random_state=seed).fit(Xs, y)
+            assert reg.score(Xs, y) > 0.5
