@@ -194,6 +194,25 @@ def _exp_f64(x):
     return (p * r + 1.0) * _pow2(t)
 
 
+@numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
+def _exp_f32(x):
+    """``e^x`` for float32 ``x``, clamped to [-87, 88]: ``x = t ln2 + r``, the degree-7 Taylor
+    polynomial for ``e^r``, times ``2^t``."""
+    f = np.float32
+    one, half = f(1.0), f(0.5)
+    x = min(max(x, f(-87.0)), f(88.0))
+    t = np.floor(x * f(1.44269504) + half)
+    r = (x - t * f(0.693359375)) - t * f(-2.12194440e-4)
+    p = f(1.0 / 5040.0)
+    p = p * r + f(1.0 / 720.0)
+    p = p * r + f(1.0 / 120.0)
+    p = p * r + f(1.0 / 24.0)
+    p = p * r + f(1.0 / 6.0)
+    p = p * r + half
+    p = p * r + one
+    return (p * r + one) * _pow2(t)  # e^r 2^t
+
+
 @numba.njit(inline="always", error_model="numpy")
 def _reciprocal_1p(e):
     """``1 / (1 + e)`` by a float32 division refined by two Newton steps (24 -> 48 -> full
@@ -231,22 +250,10 @@ def _sigmoid_f64(buf, b, z, keep_z):
 def _sigmoid_f32(buf, b, z, keep_z):
     _wide_vectors()
     _add_bias(buf, b, z, keep_z)
-    f = np.float32
-    lo, hi, one, half = f(-87.0), f(88.0), f(1.0), f(0.5)
-    log2e, ln2_hi, ln2_lo = f(1.44269504), f(0.693359375), f(-2.12194440e-4)
+    one = np.float32(1.0)
     n = buf.shape[0]
     for i in range(n):
-        x = min(max(-buf[i], lo), hi)
-        t = np.floor(x * log2e + half)
-        r = (x - t * ln2_hi) - t * ln2_lo
-        p = f(1.0 / 5040.0)
-        p = p * r + f(1.0 / 720.0)
-        p = p * r + f(1.0 / 120.0)
-        p = p * r + f(1.0 / 24.0)
-        p = p * r + f(1.0 / 6.0)
-        p = p * r + half
-        p = p * r + one
-        buf[i] = (p * r + one) * _pow2(t)  # e^r 2^t
+        buf[i] = _exp_f32(-buf[i])
     for i in range(n):
         buf[i] = one / (one + buf[i])
 
@@ -424,21 +431,8 @@ def _exp_inplace_f64(buf):
 
 def _exp_inplace_f32(buf):
     _wide_vectors()
-    f = np.float32
-    lo, hi, one, half = f(-87.0), f(88.0), f(1.0), f(0.5)
-    log2e, ln2_hi, ln2_lo = f(1.44269504), f(0.693359375), f(-2.12194440e-4)
     for i in range(buf.shape[0]):
-        x = min(max(buf[i], lo), hi)
-        t = np.floor(x * log2e + half)
-        r = (x - t * ln2_hi) - t * ln2_lo
-        p = f(1.0 / 5040.0)
-        p = p * r + f(1.0 / 720.0)
-        p = p * r + f(1.0 / 120.0)
-        p = p * r + f(1.0 / 24.0)
-        p = p * r + f(1.0 / 6.0)
-        p = p * r + half
-        p = p * r + one
-        buf[i] = (p * r + one) * _pow2(t)
+        buf[i] = _exp_f32(buf[i])
 
 
 @overload(exp_inplace, jit_options={**JIT_OPTIONS, "fastmath": {"contract"}})
