@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import reference
+
 #: Rows looked at: every ``ceil(n / SAMPLE_ROWS)``-th row of the training data (all of them
 #: when there are no more than this).
 SAMPLE_ROWS = 256
@@ -63,11 +65,9 @@ def diagnose(weights, X: np.ndarray, Y: np.ndarray, output: str = "sigmoid") -> 
                     f"no gradient (training stalls). The likely cause: {_SCALE_HINT}"
                 )
         if layer < len(weights) or output == "sigmoid":
-            a = 0.5 + 0.5 * np.tanh(0.5 * z)  # the sigmoid, with no overflow to silence
+            a = reference.sigmoid(z)
         elif output == "softmax":
-            with np.errstate(under="ignore"):
-                e = np.exp(z - z.max(axis=1, keepdims=True))
-            a = e / e.sum(axis=1, keepdims=True)
+            a = reference.softmax(z)
         else:
             a = z
     spread = a.max(axis=0) - a.min(axis=0)
