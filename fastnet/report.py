@@ -227,13 +227,14 @@ _COMPILE_SCRIPT = """
 import json, time
 import numpy as np
 from fastnet.data import classification
-from fastnet.warmup import _net, _pairs, _targets
+from fastnet.warmup import small_network, loss_output_pairs, small_targets
 out = []
 for dtype in (np.float64, np.float32):
     X, _ = classification(64, 4, dtype)
-    for loss, output in _pairs():
+    for loss, output in loss_output_pairs():
         t = time.perf_counter()
-        _net(loss, dtype, output).fit(X, _targets(X, output), epochs=1, tol=None).predict(X)
+        net = small_network(loss, dtype, output)
+        net.fit(X, small_targets(X, output), epochs=1, tol=None).predict(X)
         out.append([np.dtype(dtype).name, f"{loss} ({output})", time.perf_counter() - t])
 print(json.dumps(out))
 """

@@ -19,16 +19,16 @@ from .losses import LOSSES
 from .network import Network
 
 
-def _pairs() -> list[tuple[str, str]]:
+def loss_output_pairs() -> list[tuple[str, str]]:
     """Every registered (loss, output layer) pair."""
     return [(name, output) for name, by_output in LOSSES.items() for output in by_output]
 
 
-def _net(loss: str, dtype, output: str = "sigmoid") -> Network:
+def small_network(loss: str, dtype, output: str = "sigmoid") -> Network:
     return Network((4, 3, 3 if output == "softmax" else 1), loss=loss, output=output, dtype=dtype)
 
 
-def _targets(X: np.ndarray, output: str) -> np.ndarray:
+def small_targets(X: np.ndarray, output: str) -> np.ndarray:
     if output == "softmax":  # three classes, one-hot
         return np.eye(3, dtype=X.dtype)[(X[:, 0] > 0).astype(np.intp) + (X[:, 1] > 0)]
     return (X[:, 0] > 0).astype(X.dtype)
@@ -38,17 +38,18 @@ def _steps() -> list[tuple[str, Callable]]:
     """What ``compile`` runs per dtype, in order: ``(step, call(X, dtype))``."""
     steps = [
         (f"fit {loss} ({output})",
-         lambda X, dt, loss=loss, output=output: _net(loss, dt, output).fit(
-             X, _targets(X, output), epochs=1, tol=None))
-        for loss, output in _pairs()
+         lambda X, dt, loss=loss, output=output: small_network(loss, dt, output).fit(
+             X, small_targets(X, output), epochs=1, tol=None))
+        for loss, output in loss_output_pairs()
     ]  # fmt: skip
     steps += [
-        ("predict", lambda X, dt: _net("log", dt).predict_proba(X)),
-        ("predict (softmax)", lambda X, dt: _net("cross_entropy", dt, "softmax").predict(X)),
-        ("fit lbfgs", lambda X, dt: _net("log", dt).fit(X, _targets(X, "sigmoid"),
+        ("predict", lambda X, dt: small_network("log", dt).predict_proba(X)),
+        ("predict (softmax)",
+         lambda X, dt: small_network("cross_entropy", dt, "softmax").predict(X)),
+        ("fit lbfgs", lambda X, dt: small_network("log", dt).fit(X, small_targets(X, "sigmoid"),
                                                           optimizer="lbfgs", epochs=2)),
-        ("loss_and_gradients", lambda X, dt: _net("mse", dt).loss_and_gradients(
-            X, _targets(X, "sigmoid"))),
+        ("loss_and_gradients", lambda X, dt: small_network("mse", dt).loss_and_gradients(
+            X, small_targets(X, "sigmoid"))),
     ]  # fmt: skip
     return steps
 
