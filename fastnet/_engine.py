@@ -176,6 +176,7 @@ class Engine:
         self.gbuf = np.empty((n_chunks, self.n_params), dtype)
         self.closs = np.empty(n_chunks, dtype)
         self.g = np.empty(self.n_params, dtype)
+        self._no_weights = np.empty(0, dtype)
         self._entries: dict[tuple, object] = {}
 
     def _entry(self, kernel, callers, args):
@@ -212,45 +213,60 @@ class Engine:
                 self.zo)  # fmt: skip
 
     def loss_grad(
-        self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn, scale=1.0, output=0
-    ):
+        self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn, scale=1.0, output=0,
+        weights=None, alpha=0.0, loss_w=None,
+    ):  # fmt: skip
         """Loss and gradient over the rows of flat ``X``, both multiplied by ``scale``.
 
-        ``output`` is the output layer's code (``_kernels.SIGMOID_OUT``, ...).
+        ``output`` is the output layer's code (``_kernels.SIGMOID_OUT``, ...); ``weights`` the
+        rows' weights (``None``: all 1); ``alpha`` the L2 penalty's (scikit-learn's: ``alpha/2 *
+        sum(W^2)`` times ``scale``); ``loss_w`` the loss's weighted form, if it has one.
 
-        With the default ``scale=1`` these are the sums over the rows (what a data-parallel
-        partition contributes); ``scale=1/n`` gives the mean loss and its gradient. The
-        gradient is ``self.g`` (overwritten by the next call).
+        With the default ``scale=1`` these are the (weighted) sums over the rows (what a
+        data-parallel partition contributes); ``scale=1/n`` (``1/sum(weights)``) gives the
+        mean loss and its gradient. The gradient is ``self.g`` (overwritten by the next call).
         """
         hist = np.empty(1, self.dtype)
         empty = np.empty(0, self.dtype)
         # ``train`` with epochs=0 only evaluates (one compiled kernel for both uses)
-        args = self._args(params, X, Y, loss_fn, scale, output) + (
+        args = self._args(params, X, Y, loss_fn, scale, output, weights, alpha, loss_w) + (
             np.int64(GD_CODE), np.zeros(1), empty, np.zeros(1), 0, -1.0, 1, np.zeros(2), hist
         )  # fmt: skip
-        train = self._entry(_kernels.train, (params, X, Y), args)
+        train = self._entry(_kernels.train, (params, X, Y, args[3]), args)
         with self._threads():
             train(*args)
         return hist[0], self.g
 
-    def _args(self, params, X, Y, loss_fn, scale, output=0):
-        """The arguments every training kernel starts with (``evaluate``'s)."""
-        scale = self.dtype.type(1.0 / self.n if scale is None else scale)
-        return (params, X, Y, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
-                self.closs, first_class(loss_fn, self.dtype), int(output), self.g,
-                scale)  # fmt: skip
+    def _args(self, params, X, Y, loss_fn, scale, output=0, weights=None, alpha=0.0,
+              loss_w=None):  # fmt: skip
+        """The arguments every training kernel starts with (``evaluate``'s): ``scale=None``
+        is ``1/n``, or ``1/sum(weights)`` with row weights; the penalty's factor is
+        ``alpha * scale``. Without a weighted form ``loss_w``, weighted rows go through
+        ``loss_fn`` one by one (``_kernels.backward_block``)."""
+        if weights is None:
+            weights = self._no_weights
+        if scale is None:
+            scale = 1.0 / (
+                self.n if weights.shape[0] == 0 else float(weights.sum(dtype=np.float64))
+            )
+        native = loss_w is not None
+        fc_w = first_class(loss_w if native else _kernels.mse_weighted, self.dtype, weighted=True)
+        return (params, X, Y, weights, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
+                self.closs, first_class(loss_fn, self.dtype), fc_w, native, int(output), self.g,
+                self.dtype.type(scale), float(alpha) * float(scale))  # fmt: skip
 
     def trainer(
         self, params, X, Y, loss_fn, optimizer, vec, scal, tol, n_iter_no_change, state,
-        scale=None, output=0,
+        scale=None, output=0, weights=None, alpha=0.0, loss_w=None,
     ):  # fmt: skip
         """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``optimizer``
         (``train``, or ``train_lbfgs`` for L-BFGS), in place on ``params`` and the optimizer's
         state ``vec``/``scal`` (``fastnet.optim``).
 
-        The loss is the sum over rows times ``scale`` (default ``1/n``: the mean).
+        The loss is the (``weights``-weighted) sum over rows times ``scale`` (default ``1/n`` or
+        ``1/sum(weights)``: the mean), plus the L2 penalty ``alpha/2 * sum(W^2)`` times ``scale``.
         """
-        common = self._args(params, X, Y, loss_fn, scale, output)
+        common = self._args(params, X, Y, loss_fn, scale, output, weights, alpha, loss_w)
         hp = optimizer.hyper()
         if optimizer.code == LBFGS_CODE:
             n, dt = self.n_params, self.dtype
@@ -262,7 +278,7 @@ class Engine:
         tail = (tol, n_iter_no_change, state)
         # The engine's own buffers always have the same types: only the caller's arrays (and
         # the kernel) can change which compiled variant runs.
-        train = self._entry(kernel, (params, X, Y, vec, scal, state),
+        train = self._entry(kernel, (params, X, Y, common[3], vec, scal, state),
                             (*args, 1, *tail, np.empty(1, self.dtype)))  # fmt: skip
 
         def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:

@@ -24,11 +24,12 @@ jit = numba.njit(**JIT_OPTIONS)
 parallel_jit = numba.njit(parallel=True, **JIT_OPTIONS)
 
 
-def loss_type(dtype) -> types.FunctionType:
-    """Numba type of a loss function ``(z, p, y, delta) -> total`` over 1-D ``dtype`` arrays."""
+def loss_type(dtype, weighted: bool = False) -> types.FunctionType:
+    """Numba type of a loss function ``(z, p, y, delta) -> total`` over 1-D ``dtype`` arrays;
+    ``weighted``: of a built-in loss's weighted form ``(z, p, y, w, delta) -> total``."""
     scalar = numba.from_dtype(dtype)
     arr = scalar[::1]
-    return types.FunctionType(scalar(arr, arr, arr, arr))
+    return types.FunctionType(scalar(*(arr,) * (5 if weighted else 4)))
 
 
 class FirstClass:
@@ -40,11 +41,12 @@ class FirstClass:
     problem's whole epoch). The kernel then calls it through its C wrapper, once per row block.
     """
 
-    __slots__ = ("address", "dispatcher")
+    __slots__ = ("address", "dispatcher", "type")
 
-    def __init__(self, dispatcher: Dispatcher, dtype) -> None:
+    def __init__(self, dispatcher: Dispatcher, dtype, weighted: bool = False) -> None:
         self.dispatcher = dispatcher
-        self.address = _get_wrapper_address(dispatcher, loss_type(dtype).signature)
+        self.type = loss_type(dtype, weighted)
+        self.address = _get_wrapper_address(dispatcher, self.type.signature)
 
     def __wrapper_address__(self) -> int:
         return self.address
@@ -53,13 +55,13 @@ class FirstClass:
 _FIRST_CLASS: dict = {}
 
 
-def first_class(dispatcher: Dispatcher, dtype) -> FirstClass:
-    """The ``FirstClass`` of a loss for ``dtype`` (compiled, or loaded from the disk cache, and
-    resolved once per process)."""
-    key = (dispatcher, np.dtype(dtype).str)
+def first_class(dispatcher: Dispatcher, dtype, weighted: bool = False) -> FirstClass:
+    """The ``FirstClass`` of a loss (``weighted``: of its weighted form) for ``dtype``
+    (compiled, or loaded from the disk cache, and resolved once per process)."""
+    key = (dispatcher, np.dtype(dtype).str, weighted)
     fc = _FIRST_CLASS.get(key)
     if fc is None:
-        fc = _FIRST_CLASS[key] = FirstClass(dispatcher, dtype)
+        fc = _FIRST_CLASS[key] = FirstClass(dispatcher, dtype, weighted)
     return fc
 
 
@@ -74,7 +76,7 @@ def type_key(a) -> object:
         layout = "C" if f.c_contiguous else "F" if f.f_contiguous else "A"
         return (a.dtype.str, a.ndim, layout, f.writeable, f.aligned)
     if isinstance(a, FirstClass):
-        return FirstClass
+        return a.type
     return type(a)
 
 
@@ -82,18 +84,15 @@ def compiled(kernel, *args):
     """``kernel``'s compiled entry point for the types of ``args``, compiled (or loaded from the
     disk cache) once per process.
 
-    A loss is passed as a ``FirstClass`` and typed as a first-class ``FunctionType`` of the
-    params' dtype (``args[0]``), not as its own dispatcher type: the dispatcher type carries
+    A loss is passed as a ``FirstClass`` and typed as its first-class ``FunctionType`` (of the
+    params' dtype), not as its own dispatcher type: the dispatcher type carries
     the function's memory address, which changes every process and would defeat the on-disk
     cache (the kernel would recompile in every new process).
     """
     key = (kernel, args[0].dtype.str, *map(type_key, args))
     entry = _ENTRY_POINTS.get(key)
     if entry is None:
-        sig = tuple(
-            loss_type(args[0].dtype) if isinstance(a, FirstClass) else numba.typeof(a)
-            for a in args
-        )
+        sig = tuple(a.type if isinstance(a, FirstClass) else numba.typeof(a) for a in args)
         entry = _ENTRY_POINTS[key] = kernel.compile(sig)
     return entry
 

@@ -292,9 +292,45 @@ def _sum(a):
     return (s0 + s1) + (s2 + s3)
 
 
+# Each built-in loss has a weighted form ``name_weighted(z, p, y, w, delta)``: ``w`` holds the
+# row weights of the block (``len(z) / len(w)`` outputs per row; empty: unweighted), and the
+# plain ``name(z, p, y, delta)`` (the registered block function) is it with no weights. The
+# kernels call the weighted form for weighted rows (``backward_block``).
+@jit
+def _weigh(e, w):
+    """``e *= w`` row by row, for the block's ``m = len(w)`` rows of ``len(e) / m`` values;
+    nothing when ``w`` is empty."""
+    m = w.shape[0]
+    if m == 0:
+        return
+    n = e.shape[0]
+    if n == m:
+        for i in range(n):
+            e[i] *= w[i]
+        return
+    k = n // m
+    for i in range(m):
+        wi = w[i]
+        for j in range(i * k, i * k + k):
+            e[j] *= wi
+
+
+@jit
+def _weighted_sum(e, w):
+    """``sum(w_row * e)`` of the per-output losses ``e`` (overwritten), in ``_sum``'s order."""
+    _weigh(e, w)
+    return _sum(e)
+
+
 @jit
 def mse(z, p, y, delta):
-    """Squared error ``(p - y)^2``; ``dJ/dz = 2 (p - y) p (1 - p)`` (the sigmoid derivative).
+    """Squared error ``(p - y)^2``; ``dJ/dz = 2 (p - y) p (1 - p)`` (the sigmoid derivative)."""
+    return mse_weighted(z, p, y, p[:0], delta)
+
+
+@jit
+def mse_weighted(z, p, y, w, delta):
+    """``mse`` with row weights ``w``.
 
     The per-output losses go through ``delta`` first, so that every loop vectorises."""
     _wide_vectors()
@@ -304,9 +340,10 @@ def mse(z, p, y, delta):
     for i in range(n):
         r = p[i] - y[i]
         delta[i] = r * r
-    total = _sum(delta[:n])
+    total = _weighted_sum(delta[:n], w)
     for i in range(n):
         delta[i] = two * (p[i] - y[i]) * p[i] * (one - p[i])
+    _weigh(delta[:n], w)
     return total
 
 
@@ -318,9 +355,15 @@ _LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
 
 
-@numba.njit(**{**JIT_OPTIONS, "fastmath": {"contract"}})
+@jit
 def log_loss(z, p, y, delta):
-    """Binary cross-entropy from the logits; ``dJ/dz = p - y``.
+    """Binary cross-entropy from the logits; ``dJ/dz = p - y`` (``log_loss_weighted``)."""
+    return log_loss_weighted(z, p, y, p[:0], delta)
+
+
+@numba.njit(**{**JIT_OPTIONS, "fastmath": {"contract"}})
+def log_loss_weighted(z, p, y, w, delta):
+    """Binary cross-entropy from the logits, with row weights ``w``; ``dJ/dz = p - y``.
 
     ``-[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log1p(exp(-|z|))`` is finite for
     every finite ``z``. With the sigmoid output, ``dJ/dp = (p - y) / (p (1 - p))`` and the
@@ -330,7 +373,7 @@ def log_loss(z, p, y, delta):
     within 2 ulps of the correctly rounded value (tests/test_numerics.py; libm's scalar calls
     cost 11.4 ns per output, this 2.7): ``u = exp(-|z|)`` as in the kernels' sigmoid
     (``_pow2`` supplies 2^t; ``|z|`` is clamped at 708, so ``u`` stays normal), then
-    ``log1p(u) = log(w) + (u - (w - 1)) / w`` with ``w = 1 + u`` and fdlibm's ``log``. The
+    ``log1p(u) = log(w1) + (u - (w1 - 1)) / w1`` with ``w1 = 1 + u`` and fdlibm's ``log``. The
     per-output losses go through ``delta`` and are summed by ``_sum``.
     """
     _wide_vectors()
@@ -339,38 +382,47 @@ def log_loss(z, p, y, delta):
     for i in range(n):
         zi = np.float64(z[i])
         u = _exp_f64(max(-abs(zi), -708.0))  # exp(-|z|), in (2^-1022, 1]
-        w = 1.0 + u
-        big = w > 1.4142135623730951  # log(w) = k ln2 + log(1 + f), 1 + f in [sqrt(2)/2, sqrt(2)]
+        w1 = 1.0 + u
+        # log(w1) = k ln2 + log(1 + f), 1 + f in [sqrt(2)/2, sqrt(2)]
+        big = w1 > 1.4142135623730951
         k = 1.0 if big else 0.0
-        f = (w * 0.5 if big else w) - 1.0
+        f = (w1 * 0.5 if big else w1) - 1.0
         s = f / (2.0 + f)
         s2 = s * s
         s4 = s2 * s2
         R = s4 * (lg2 + s4 * (lg4 + s4 * lg6)) + s2 * (lg1 + s4 * (lg3 + s4 * (lg5 + s4 * lg7)))
         hfsq = 0.5 * f * f
         log_w = k * _LN2_HI - ((hfsq - (s * (hfsq + R) + k * _LN2_LO)) - f)
-        # (u - (w - 1)) is the rounding error of w = 1 + u, exactly; it is divided by w by
-        # multiplying with 2 - w, which differs from 1 / w by at most (w - 1)^2 / w: at most
-        # half an ulp of the result (near z = 0), far less elsewhere
-        delta[i] = max(zi, 0.0) - y[i] * zi + (log_w + (u - (w - 1.0)) * (2.0 - w))
-    total = _sum(delta[:n])
+        # (u - (w1 - 1)) is the rounding error of w1 = 1 + u, exactly; it is divided by w1 by
+        # multiplying with 2 - w1, which differs from 1 / w1 by at most (w1 - 1)^2 / w1: at
+        # most half an ulp of the result (near z = 0), far less elsewhere
+        delta[i] = max(zi, 0.0) - y[i] * zi + (log_w + (u - (w1 - 1.0)) * (2.0 - w1))
+    total = _weighted_sum(delta[:n], w)
     for i in range(n):
         delta[i] = p[i] - y[i]
+    _weigh(delta[:n], w)
     return total
 
 
 @jit
 def mse_linear(z, p, y, delta):
     """Squared error ``(p - y)^2`` of an identity output (``p = z``); ``dJ/dz = 2 (p - y)``."""
+    return mse_linear_weighted(z, p, y, p[:0], delta)
+
+
+@jit
+def mse_linear_weighted(z, p, y, w, delta):
+    """``mse_linear`` with row weights ``w``."""
     _wide_vectors()
     two = p.dtype.type(2)
     n = p.shape[0]
     for i in range(n):
         r = p[i] - y[i]
         delta[i] = r * r
-    total = _sum(delta[:n])
+    total = _weighted_sum(delta[:n], w)
     for i in range(n):
         delta[i] = two * (p[i] - y[i])
+    _weigh(delta[:n], w)
     return total
 
 
@@ -378,6 +430,12 @@ def mse_linear(z, p, y, delta):
 def huber_linear(z, p, y, delta):
     """Huber loss with ``delta = 1`` of an identity output: ``r^2 / 2`` for ``|r| <= 1``, else
     ``|r| - 1/2`` (``r = p - y``); ``dJ/dz = clip(r, -1, 1)``."""
+    return huber_linear_weighted(z, p, y, p[:0], delta)
+
+
+@jit
+def huber_linear_weighted(z, p, y, w, delta):
+    """``huber_linear`` with row weights ``w``."""
     _wide_vectors()
     one = p.dtype.type(1)
     half = p.dtype.type(0.5)
@@ -386,9 +444,10 @@ def huber_linear(z, p, y, delta):
         r = p[i] - y[i]
         a = abs(r)
         delta[i] = half * r * r if a <= one else a - half
-    total = _sum(delta[:n])
+    total = _weighted_sum(delta[:n], w)
     for i in range(n):
         delta[i] = min(max(p[i] - y[i], -one), one)
+    _weigh(delta[:n], w)
     return total
 
 
@@ -400,13 +459,20 @@ def cross_entropy(z, p, y, delta):
     logits: see ``output_activation``) and ``delta`` receives ``dJ/d(log p) = -y``; the kernel
     turns it into ``dJ/d(logits) = p sum(y) - y`` (``softmax_delta``), ``p - y`` for rows that
     sum to 1."""
+    return cross_entropy_weighted(z, p, y, p[:0], delta)
+
+
+@jit
+def cross_entropy_weighted(z, p, y, w, delta):
+    """``cross_entropy`` with row weights ``w``."""
     _wide_vectors()
     n = p.shape[0]
     for i in range(n):
         delta[i] = -(y[i] * z[i])
-    total = _sum(delta[:n])
+    total = _weighted_sum(delta[:n], w)
     for i in range(n):
         delta[i] = -y[i]
+    _weigh(delta[:n], w)
     return total
 
 
@@ -614,21 +680,37 @@ def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo):
 
 
 @jit
-def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gtmp, g, loss_fn,
-                   output):  # fmt: skip
+def backward_block(params, x, y, w, sizes, offs, blas, aoff, m, act, zo, d1, d2, gtmp, g, loss_fn,
+                   loss_w, native_w, output):  # fmt: skip
     """Loss and backprop of one forward-passed row block; adds ``dJ/dparams`` (unscaled) to ``g``.
 
     ``output`` (``SIGMOID_OUT``, ``SOFTMAX_OUT``, ``LINEAR_OUT``) is the output layer's
     activation: the forward pass leaves sigmoids and logits, which ``output_activation``
     replaces for the other two (see there for what the loss then receives).
-    Returns the block's summed loss.
+    ``w``: the block's row weights (empty: every row weighs 1). A weighted row's loss and delta
+    are its unweighted ones times its weight: by the loss's weighted form ``loss_w`` when it has
+    one (``native_w``: the built-in losses), else by its block function on each row alone.
+    Returns the block's (weighted) summed loss.
     """
     n_layers = sizes.shape[0] - 1
     k = sizes[n_layers]
     top = aoff[n_layers - 1]
     if output != SIGMOID_OUT:
         output_activation(zo[: m * k], act[top : top + m * k], m, k, output)
-    total = loss_fn(zo[: m * k], act[top : top + m * k], y, d1[: m * k])
+    if w.shape[0] == 0:
+        total = loss_fn(zo[: m * k], act[top : top + m * k], y, d1[: m * k])
+    elif native_w:
+        total = loss_w(zo[: m * k], act[top : top + m * k], y, w, d1[: m * k])
+    else:
+        total = zo.dtype.type(0)
+        for i in range(m):
+            o = top + i * k
+            t = loss_fn(zo[i * k : i * k + k], act[o : o + k], y[i * k : i * k + k],
+                        d1[i * k : i * k + k])  # fmt: skip
+            wi = w[i]
+            total += wi * t
+            for j in range(i * k, i * k + k):
+                d1[j] *= wi
     if output == SOFTMAX_OUT:
         softmax_delta(act[top : top + m * k], d1[: m * k], m, k)
     b_top = offs[n_layers - 1] + sizes[n_layers - 1] * k
@@ -654,9 +736,10 @@ def backward_block(params, x, y, sizes, offs, blas, aoff, m, act, zo, d1, d2, gt
 
 
 @jit
-def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo, d1, d2, gtmp,
-                    g, loss_fn, output):  # fmt: skip
-    """Summed loss and gradient of rows ``r0:r1`` (one chunk), block by block, into ``g``."""
+def chunk_loss_grad(params, X, Y, Wr, sizes, offs, blas, aoff, rows, r0, r1, act, zo, d1, d2,
+                    gtmp, g, loss_fn, loss_w, native_w, output):  # fmt: skip
+    """Summed loss and gradient of rows ``r0:r1`` (one chunk), block by block, into ``g``;
+    ``Wr``: the row weights (empty: unweighted)."""
     d = sizes[0]
     k = sizes[sizes.shape[0] - 1]
     g[:] = 0
@@ -666,8 +749,10 @@ def chunk_loss_grad(params, X, Y, sizes, offs, blas, aoff, rows, r0, r1, act, zo
         m = e - s
         x = X[s * d : e * d]
         forward_block(params, x, sizes, offs, blas, aoff, m, act, zo)
-        total += backward_block(params, x, Y[s * k : e * k], sizes, offs, blas, aoff, m, act,
-                                zo, d1, d2, gtmp, g, loss_fn, output)  # fmt: skip
+        w = Wr[s:e] if Wr.shape[0] else Wr
+        total += backward_block(params, x, Y[s * k : e * k], w, sizes, offs, blas, aoff, m, act,
+                                zo, d1, d2, gtmp, g, loss_fn, loss_w, native_w,
+                                output)  # fmt: skip
     return total
 
 
@@ -688,20 +773,40 @@ def reduce_chunks(closs, gbuf, g):
 
 
 @parallel_jit
-def evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-             closs, loss_fn, output, g, scale):  # fmt: skip
+def evaluate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp,
+             gbuf, closs, loss_fn, loss_w, native_w, output, g, scale, l2):  # fmt: skip
     """The loss at ``params`` (returned) and its gradient (into ``g``), both times ``scale``
-    (``1/n``: the mean), over every row; chunks on threads, summed in chunk order."""
+    (``1/n``, or ``1/sum(Wr)`` with row weights ``Wr``: the mean), over every row; chunks on
+    threads, summed in chunk order. Then the L2 penalty ``l2/2 * sum(W^2)`` over the weights
+    (not the biases) and its gradient ``l2 * W`` are added (``l2 = alpha * scale``:
+    scikit-learn's ``alpha``)."""
     for c in prange(bounds.shape[0] - 1):
         t = get_thread_id()  # scratch belongs to the thread, the gradient sum to the chunk
         closs[c] = chunk_loss_grad(
-            params, X, Y, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
-            act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn, output,
+            params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
+            act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn, loss_w, native_w, output,
         )  # fmt: skip
     loss = reduce_chunks(closs, gbuf, g) * scale
     for j in range(g.shape[0]):
         g[j] *= scale
+    if l2 != 0:
+        loss += add_penalty(params, sizes, offs, g, l2)
     return loss
+
+
+@jit
+def add_penalty(params, sizes, offs, g, l2):
+    """``g += l2 * W`` for every weight (not the biases); returns ``l2/2 * sum(W^2)``, the sum
+    in float64 in parameter order."""
+    lam = g.dtype.type(l2)
+    sq = 0.0
+    for layer in range(sizes.shape[0] - 1):
+        w0 = offs[layer]
+        for j in range(w0, w0 + sizes[layer] * sizes[layer + 1]):
+            v = params[j]
+            sq += np.float64(v) * np.float64(v)
+            g[j] += lam * v
+    return g.dtype.type(0.5 * l2 * sq)
 
 
 @jit
@@ -798,9 +903,9 @@ def stop_rule(loss, tol, n_iter_no_change, state):
 
 
 @jit
-def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf, closs,
-          loss_fn, output, g, scale, opt, hp, vec, scal, epochs, tol, n_iter_no_change, state,
-          hist):  # fmt: skip
+def train(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
+          closs, loss_fn, loss_w, native_w, output, g, scale, l2, opt, hp, vec, scal, epochs, tol,
+          n_iter_no_change, state, hist):  # fmt: skip
     """Run up to ``epochs`` full-batch epochs of a first-order optimizer in place on ``params``.
 
     ``opt``, ``hp``, ``vec``, ``scal``: the optimizer (see ``first_order_step``).
@@ -815,8 +920,9 @@ def train(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, 
     compilation per dtype, not two.
     """
     for e in range(max(epochs, 1)):
-        loss = evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
-                        gtmp, gbuf, closs, loss_fn, output, g, scale)  # fmt: skip
+        loss = evaluate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1,
+                        d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, g, scale,
+                        l2)  # fmt: skip
         if epochs == 0:
             hist[0] = loss
             return 0, RAN_ALL
@@ -930,15 +1036,16 @@ def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
 
 
 @jit
-def _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-           closs, loss_fn, output, scale, d, t, xt, gt):  # fmt: skip
+def _trial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
+           closs, loss_fn, loss_w, native_w, output, scale, l2, d, t, xt, gt):  # fmt: skip
     """Loss (float64; +inf when it or the gradient is not finite) and ``d . gradient`` at
     ``xt = params + t d``, the gradient in ``gt``."""
     tt = xt.dtype.type(t)
     for j in range(xt.shape[0]):
         xt[j] = params[j] + tt * d[j]
-    f = np.float64(evaluate(xt, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
-                            gtmp, gbuf, closs, loss_fn, output, gt, scale))  # fmt: skip
+    f = np.float64(evaluate(xt, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
+                            gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, gt, scale,
+                            l2))  # fmt: skip
     gtd = _dot(gt, d)
     if not (np.isfinite(f) and np.isfinite(gtd)):
         return np.inf, 0.0
@@ -946,9 +1053,9 @@ def _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
 
 
 @jit
-def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-                closs, loss_fn, output, g, scale, hp, vec, scal, xt, gt, d, alpha, epochs, tol,
-                n_iter_no_change, state, hist):  # fmt: skip
+def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp,
+                gbuf, closs, loss_fn, loss_w, native_w, output, g, scale, l2, hp, vec, scal, xt,
+                gt, d, alpha, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
     """Run up to ``epochs`` L-BFGS iterations in place on ``params`` (``optim.LBFGS``).
 
     L-BFGS-B's iteration without bounds (SciPy's ``minimize(method="L-BFGS-B")``): the
@@ -973,9 +1080,9 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
     gcur = vec[:n]
     for e in range(epochs):
         if scal[LB_HAVE] == 0:
-            scal[LB_F] = evaluate(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
-                                  d1, d2, gtmp, gbuf, closs, loss_fn, output, gcur,
-                                  scale)  # fmt: skip
+            scal[LB_F] = evaluate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act,
+                                  zo, d1, d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w,
+                                  output, gcur, scale, l2)  # fmt: skip
             scal[LB_EVALS] += 1
             scal[LB_HAVE] = 1
         f = scal[LB_F]
@@ -1036,9 +1143,9 @@ def train_lbfgs(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo, d1
         evals = 0
         ended = False
         while True:
-            f_new, g_new = _trial(params, X, Y, sizes, offs, blas, aoff, rows, bounds, act, zo,
-                                  d1, d2, gtmp, gbuf, closs, loss_fn, output, scale, d, stp,
-                                  xt, gt)  # fmt: skip
+            f_new, g_new = _trial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act,
+                                  zo, d1, d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w,
+                                  output, scale, l2, d, stp, xt, gt)  # fmt: skip
             evals += 1
             if not np.isfinite(f_new):  # too far: halve the step towards the best point
                 brackt = True

@@ -326,3 +326,28 @@ def check_outputs(P: np.ndarray, dtype: np.dtype) -> np.ndarray:
             "(the weights or X are too large)"
         )
     return P
+
+
+def check_sample_weight(
+    sample_weight: object,
+    n_samples: int,
+    dtype: np.dtype,
+    name: str = "sample_weight",
+    *,
+    positive_sum: bool = True,
+) -> np.ndarray | None:
+    """``None``, or a 1-D array of ``n_samples`` finite, non-negative weights of ``dtype``
+    with a positive sum (unless not ``positive_sum``: one partition of the rows); a new array,
+    so the caller's is never written."""
+    if sample_weight is None:
+        return None
+    w = as_float_array(sample_weight, name, dtype)
+    if w.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_samples,), got shape {w.shape}")
+    if w.shape[0] != n_samples:
+        raise ValueError(f"{name} has {w.shape[0]} values but X has {n_samples} samples")
+    if (w < 0).any():
+        raise ValueError(f"{name} must be non-negative, got a minimum of {w.min()}")
+    if positive_sum and not w.sum(dtype=np.float64) > 0:
+        raise ValueError(f"{name} must have a positive sum (at least one row must count)")
+    return w.copy() if w is sample_weight else w

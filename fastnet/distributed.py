@@ -38,10 +38,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 import numba
 
-from . import optim
+from . import optim, reference
 from ._engine import Engine
 from ._layout import Layout
-from ._validation import check_class_targets, check_outputs, check_X, check_y
+from ._validation import (
+    check_class_targets,
+    check_outputs,
+    check_sample_weight,
+    check_X,
+    check_y,
+)
 from .backends import EvaluationError, get_backend
 from .backends.numpy import python_runner
 from .losses import BUILTIN, LOSSES, Loss, get_loss
@@ -68,6 +74,8 @@ def fit(
     callback: Callable[[int, float], object] | None = None,
     progress: bool = False,
     block_epochs: int | None = None,
+    sample_weight: object = None,
+    alpha: float = 0.0,
 ) -> Network:
     """Full-batch training of ``net`` on dask arrays, on a Dask cluster.
 
@@ -86,11 +94,14 @@ def fit(
         Targets; rechunked to ``X``'s row blocks.
     client : distributed.Client, optional
         The cluster to run on; default: the current client (``distributed.Client.current()``).
-    optimizer, lr, epochs, tol, n_iter_no_change, callback, progress, block_epochs
+    optimizer, lr, epochs, tol, n_iter_no_change, callback, progress, block_epochs, alpha
         As in ``Network.fit`` (``lr=None``: the optimizer's own). Every evaluation of the
         loss and gradient is one round trip to the cluster (an epoch of a first-order
         optimizer, each trial point of an L-BFGS line search); the update runs on the client.
         ``callback`` may stop training between any two epochs with ``block_epochs=1``.
+    sample_weight : dask.array.Array or array_like, shape (n,), optional
+        Row weights (as in ``Network.fit``), rechunked to ``X``'s row blocks and checked with
+        them on the workers.
 
     Returns
     -------
@@ -130,6 +141,8 @@ def fit(
             callback=callback,
             progress=progress,
             block_epochs=block_epochs,
+            sample_weight=sample_weight,
+            alpha=alpha,
         )
 
 
@@ -152,25 +165,31 @@ class DaskBackend:
         self.predict_with = predict_with  # the backend the workers predict with
         self.output = output
 
-    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
-        loss_grad = self._loss_grad_on_cluster(X, Y, loss)
+    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state,
+               sample_weight=None, alpha=0.0):  # fmt: skip
+        loss_grad = self._loss_grad_on_cluster(X, Y, loss, sample_weight, alpha)
         return python_runner(loss_grad, params, optimizer, vec, scal, tol, n_iter_no_change,
                              stop_state)  # fmt: skip
 
-    def loss_grad(self, params, X, Y, loss):
-        return self._loss_grad_on_cluster(X, Y, loss)(params)
+    def loss_grad(self, params, X, Y, loss, sample_weight=None, alpha=0.0):
+        return self._loss_grad_on_cluster(X, Y, loss, sample_weight, alpha)(params)
 
     def predict(self, params, X):
         """Lazy ``(n, k)`` output activations of the dask array ``X``, block by block."""
         return _predict_dask(params, self.layers, self.dtype, self.predict_with, X, self.output)
 
-    def _loss_grad_on_cluster(self, X, Y, loss: Loss):
-        """``loss_grad(params) -> (J, g)``: one round trip to the current client per call."""
+    def _loss_grad_on_cluster(self, X, Y, loss: Loss, sample_weight=None, alpha=0.0):
+        """``loss_grad(params) -> (J, g)``: one round trip to the current client per call.
+
+        The partitions return (weighted) sums; the mean and the L2 penalty (``alpha``) are
+        applied here, on the client."""
         client = _current_client(None)
         host_workers = _set_up_workers(client, self.dtype, loss)
-        parts, n = _partitions(client, self.layers, self.dtype, loss, X, Y)
+        parts, total = _partitions(client, self.layers, self.dtype, loss, X, Y, sample_weight)
         dt = self.dtype.type
-        scale = dt(1.0 / n)
+        scale = dt(1.0 / total)
+        layout = Layout.from_sizes(self.layers)
+        lam = alpha / total
 
         def loss_grad(params: np.ndarray) -> tuple[np.floating, np.ndarray]:
             try:
@@ -182,7 +201,13 @@ class DaskBackend:
                     f"({type(exc).__name__}: {exc})"
                 ) from exc
             with np.errstate(over="ignore", invalid="ignore"):  # non-finite: checked by caller
-                return total * scale, g * scale
+                J, g = total * scale, g * scale
+                if lam:
+                    value, dWs = reference.l2_penalty(layout.views(params), lam)
+                    J = dt(J + value)
+                    for (gW, _), dW in zip(layout.views(g), dWs, strict=True):
+                        gW += dW
+                return J, g
 
         return loss_grad
 
@@ -252,9 +277,16 @@ def _set_up_workers(client: Client, dtype: np.dtype, loss: Loss) -> dict[str, in
 
 
 def _partitions(
-    client: Client, layers: tuple[int, ...], dtype: np.dtype, loss: Loss, X: object, y: object
-) -> tuple[list, int]:
-    """Futures of the checked ``(X, Y)`` partitions, held on the workers; and ``n``."""
+    client: Client,
+    layers: tuple[int, ...],
+    dtype: np.dtype,
+    loss: Loss,
+    X: object,
+    y: object,
+    sample_weight: object = None,
+) -> tuple[list, float]:
+    """Futures of the checked ``(X, Y, w)`` partitions (``w`` ``None`` without weights), held
+    on the workers; and ``n`` (the sum of the weights with ``sample_weight``)."""
     X, y = da.asarray(X), da.asarray(y)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
@@ -271,17 +303,32 @@ def _partitions(
         raise ValueError(f"y has {y.shape[0]} samples but X has {n}")
     X = X.rechunk({1: -1})
     y = y.rechunk((X.chunks[0],) + (-1,) * (y.ndim - 1))
+    if sample_weight is None:
+        wbs = [None] * len(X.chunks[0])
+    else:
+        w = da.asarray(sample_weight)
+        if w.ndim != 1:
+            raise ValueError(f"sample_weight must be 1-D (n_samples,), got shape {w.shape}")
+        if w.shape[0] != n:
+            raise ValueError(f"sample_weight has {w.shape[0]} values but X has {n} samples")
+        wbs = w.rechunk((X.chunks[0],)).to_delayed().ravel()
     prepare = dask.delayed(_prepare, pure=True)
     d, k, unit = layers[0], layers[-1], loss.needs_unit_targets
     classes = loss.output == "softmax"
     tasks = [
-        prepare(xb, yb, d, k, dtype, unit, classes, loss.output)
-        for xb, yb, rows in zip(
-            X.to_delayed().ravel(), y.to_delayed().ravel(), X.chunks[0], strict=True
+        prepare(xb, yb, d, k, dtype, unit, classes, loss.output, wb)
+        for xb, yb, wb, rows in zip(
+            X.to_delayed().ravel(), y.to_delayed().ravel(), wbs, X.chunks[0], strict=True
         )
         if rows  # an empty block adds nothing
     ]
-    return client.compute(tasks), n
+    parts = client.compute(tasks)
+    if sample_weight is None:
+        return parts, n
+    total = float(sum(client.gather(client.map(_weight_sum, parts, pure=False))))
+    if not total > 0:
+        raise ValueError("sample_weight must have a positive sum (at least one row must count)")
+    return parts, total
 
 
 def _epoch_sums(
@@ -319,12 +366,14 @@ def _loss_grad(
     Y: np.ndarray,
     layers: tuple[int, ...],
     loss: tuple[str, str],
+    w: np.ndarray | None = None,
 ) -> tuple[np.floating, np.ndarray]:
-    """Unscaled summed loss and gradient of the rows ``X``, ``Y`` (the only kernel call here);
-    ``loss`` is the ``(name, output)`` pair."""
+    """Unscaled (``w``-weighted) summed loss and gradient of the rows ``X``, ``Y`` (the only
+    kernel call here); ``loss`` is the ``(name, output)`` pair."""
     engine = Engine(layers, X.shape[0], params.dtype)
     lo = get_loss(*loss)
-    total, g = engine.loss_grad(params, X.ravel(), Y.ravel(), lo.kernel, output=lo.output_code)
+    total, g = engine.loss_grad(params, X.ravel(), Y.ravel(), lo.kernel, output=lo.output_code,
+                                weights=w, loss_w=lo.weighted)  # fmt: skip
     return params.dtype.type(total), g  # partitions' totals are added in the params' dtype
 
 
@@ -334,8 +383,13 @@ def _numba_threads(host_workers: dict[str, int], address: str) -> int:
     return max(1, numba.config.NUMBA_NUM_THREADS // sharing)
 
 
+def _weight_sum(part: tuple) -> float:
+    """The sum of one partition's row weights."""
+    return float(part[2].sum(dtype=np.float64))
+
+
 def _partition_sums(
-    part: tuple[np.ndarray, np.ndarray],
+    part: tuple[np.ndarray, np.ndarray, np.ndarray | None],
     params: np.ndarray,
     layers: tuple[int, ...],
     loss: tuple[str, str],
@@ -345,7 +399,7 @@ def _partition_sums(
     with _KERNEL_LOCK:
         # numba's thread count is per calling thread: set it in the task's own thread.
         numba.set_num_threads(_numba_threads(host_workers, get_worker().address))
-        return _loss_grad(params, part[0], part[1], layers, loss)
+        return _loss_grad(params, part[0], part[1], layers, loss, part[2])
 
 
 def _warm_up(dtype: str, loss: str, output: str, registered: Loss | None = None) -> None:
@@ -373,8 +427,10 @@ def _prepare(
     unit: bool,
     classes: bool = False,
     output: str = "sigmoid",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Checked, converted ``(X, Y)`` of one partition, ``Y`` as ``(rows, k)``.
+    w: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Checked, converted ``(X, Y, w)`` of one partition, ``Y`` as ``(rows, k)`` (``w``: its row
+    weights, or ``None``).
 
     Blocks deserialized from a message can start at any byte: they are copied to aligned
     memory, which the kernels read about twice as fast.
@@ -384,7 +440,10 @@ def _prepare(
         Y = check_class_targets(y, Xc.shape[0], k, dtype)
     else:
         Y = check_y(y, Xc.shape[0], k, dtype, unit, output=output)
-    return Xc, np.require(Y, requirements="A")
+    if w is not None:  # a partition's weights may all be 0 (their total is checked later)
+        w = np.require(check_sample_weight(w, Xc.shape[0], dtype, positive_sum=False),
+                       requirements="A")  # fmt: skip
+    return Xc, np.require(Y, requirements="A"), w
 
 
 def _predict_block(

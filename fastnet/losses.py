@@ -40,10 +40,15 @@ from ._kernels import (
     SIGMOID_OUT,
     SOFTMAX_OUT,
     cross_entropy,
+    cross_entropy_weighted,
     huber_linear,
+    huber_linear_weighted,
     log_loss,
+    log_loss_weighted,
     mse,
     mse_linear,
+    mse_linear_weighted,
+    mse_weighted,
 )
 
 #: The output layers, and their codes in the kernels. Hidden layers are always sigmoids.
@@ -57,13 +62,15 @@ class Loss:
     """A registered loss for one output layer: its canonical name, output layer, compiled block
     function (``kernel``), NumPy block function (``reference``), and whether its targets must
     lie in [0, 1] (sigmoid and linear outputs; a softmax output takes class labels or
-    probability rows)."""
+    probability rows). A built-in loss also has a compiled weighted form ``weighted(z, p, y, w,
+    delta)`` (row weights ``w``); the kernels weigh a registered loss's rows one by one."""
 
     name: str
     output: str
     kernel: Callable
     reference: Callable
     needs_unit_targets: bool
+    weighted: Callable | None = None
 
     @property
     def output_code(self) -> int:
@@ -87,18 +94,19 @@ def _add(name: str, aliases: Iterable[str], losses: Iterable[Loss]) -> None:
 def _builtins() -> None:
     # The sigmoid output lies in [0, 1]: a target outside it cannot be reached (issue 14).
     _add("mse", ["squared_error"], [
-        Loss("mse", "sigmoid", mse, reference.mse_sigmoid, needs_unit_targets=True),
-        Loss("mse", "linear", mse_linear, reference.mse_linear, needs_unit_targets=False),
+        Loss("mse", "sigmoid", mse, reference.mse_sigmoid, True, mse_weighted),
+        Loss("mse", "linear", mse_linear, reference.mse_linear, False, mse_linear_weighted),
     ])  # fmt: skip
     _add("log", ["bce", "binary_crossentropy", "log_loss"], [
-        Loss("log", "sigmoid", log_loss, reference.log_sigmoid, needs_unit_targets=True),
+        Loss("log", "sigmoid", log_loss, reference.log_sigmoid, True, log_loss_weighted),
     ])  # fmt: skip
     _add("cross_entropy", ["categorical_crossentropy", "softmax_cross_entropy"], [
-        Loss("cross_entropy", "softmax", cross_entropy, reference.cross_entropy_softmax,
-             needs_unit_targets=False),
+        Loss("cross_entropy", "softmax", cross_entropy, reference.cross_entropy_softmax, False,
+             cross_entropy_weighted),
     ])  # fmt: skip
     _add("huber", [], [
-        Loss("huber", "linear", huber_linear, reference.huber_linear, needs_unit_targets=False),
+        Loss("huber", "linear", huber_linear, reference.huber_linear, False,
+             huber_linear_weighted),
     ])  # fmt: skip
 
 

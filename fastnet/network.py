@@ -24,6 +24,7 @@ from ._validation import (
     check_layers,
     check_n_iter_no_change,
     check_outputs,
+    check_sample_weight,
     check_X,
     check_y,
     is_dask_array,
@@ -269,6 +270,8 @@ class Network:
         callback: Callable[[int, float], object] | None = None,
         progress: bool = False,
         block_epochs: int | None = None,
+        sample_weight: object = None,
+        alpha: float = 0.0,
     ) -> Network:
         """Full-batch training from the current weights.
 
@@ -295,6 +298,12 @@ class Network:
         ``(n_iter_no_change + 1)``-th, or after ``epochs`` epochs. ``n_iter_no_change=np.inf``
         never stops by ``tol``. L-BFGS uses the same rule on its per-iteration losses, and also
         stops (``converged_ = True``) when no step lowers the loss any more.
+
+        ``sample_weight`` (``(n,)``, non-negative, not all 0) makes the loss the weighted mean
+        ``sum_i w_i J_i / sum_i w_i`` (scikit-learn's): a row of weight 0 counts as if it were
+        not there. ``alpha >= 0`` adds scikit-learn's L2 penalty ``alpha / (2 n) * sum(W^2)``
+        over the weight matrices (not the biases; ``n`` is ``sum_i w_i`` with weights) to the
+        loss, its gradient and ``history_``.
 
         ``callback(epochs_done, last_loss)`` runs between compiled blocks of ``block_epochs``
         epochs; returning ``True`` stops training. ``progress=True`` shows a tqdm bar with the
@@ -328,12 +337,15 @@ class Network:
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
         if block_epochs is not None:
             block_epochs = check_int(block_epochs, "block_epochs", 1)
+        alpha = check_float(alpha, "alpha", positive=False)
 
         if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
             backend = get_backend("dask")(self._layers, self._dtype, output=self._output_name)
             Xc, Y = X, y
+            w = sample_weight  # checked with the partitions, on the workers
         else:
             backend, (Xc, Y) = self._backend_impl(), self._check_data(X, y)
+            w = check_sample_weight(sample_weight, Xc.shape[0], self._dtype)
         if opt != self._optimizer or self._opt_vec.dtype != self._dtype:
             vec, scal = opt.init_state(self._layout.n_params, self._dtype)
         else:  # continue the optimizer (on copies: a failed set-up leaves the network as it was)
@@ -347,7 +359,7 @@ class Network:
             n_iter_no_change = epochs
         run = backend.runner(self._params, Xc, Y, loss, opt, vec, scal,
                              -1.0 if tol is None else float(tol), n_iter_no_change,
-                             stop_state)  # fmt: skip
+                             stop_state, sample_weight=w, alpha=alpha)  # fmt: skip
         self._optimizer, self._opt_vec, self._opt_scal = opt, vec, scal
 
         def record(outcome: Outcome) -> None:
@@ -440,19 +452,29 @@ class Network:
             return P
         return (P >= 0.5).astype(np.int64)
 
-    def loss_and_gradients(self, X: object, y: object) -> tuple[np.floating, Weights]:
-        """The training loss at the current weights and its gradient ``[(dW, db), ...]``."""
+    def loss_and_gradients(
+        self, X: object, y: object, *, sample_weight: object = None, alpha: float = 0.0
+    ) -> tuple[np.floating, Weights]:
+        """The training loss at the current weights and its gradient ``[(dW, db), ...]``
+        (``sample_weight`` and ``alpha`` as in ``fit``)."""
         Xc, Y = self._check_data(X, y)
-        J, g = self._backend_impl().loss_grad(self._params, Xc, Y, self._loss)
+        w = check_sample_weight(sample_weight, Xc.shape[0], self._dtype)
+        alpha = check_float(alpha, "alpha", positive=False)
+        J, g = self._backend_impl().loss_grad(self._params, Xc, Y, self._loss, w, alpha)
         return J, self._layout.views(g)
 
-    def loss(self, X: object, y: object) -> np.floating:
-        """The training loss ``J`` at the current weights (mean over samples)."""
-        return self.loss_and_gradients(X, y)[0]
+    def loss(
+        self, X: object, y: object, *, sample_weight: object = None, alpha: float = 0.0
+    ) -> np.floating:
+        """The training loss ``J`` at the current weights (mean over samples; weighted mean
+        with ``sample_weight``; plus the L2 penalty with ``alpha``)."""
+        return self.loss_and_gradients(X, y, sample_weight=sample_weight, alpha=alpha)[0]
 
-    def gradients(self, X: object, y: object) -> Weights:
+    def gradients(
+        self, X: object, y: object, *, sample_weight: object = None, alpha: float = 0.0
+    ) -> Weights:
         """``[(dJ/dW_1, dJ/db_1), ...]`` at the current weights, shaped like ``weights``."""
-        return self.loss_and_gradients(X, y)[1]
+        return self.loss_and_gradients(X, y, sample_weight=sample_weight, alpha=alpha)[1]
 
     def score(self, X: object, y: object) -> float:
         """Sigmoid output: accuracy of ``predict(X)`` against 0/1 labels ``y`` (rows: all

@@ -122,6 +122,9 @@ def loss_and_gradients(
     Y: np.ndarray,
     loss: Callable,
     output: str = "sigmoid",
+    *,
+    sample_weight: np.ndarray | None = None,
+    alpha: float = 0.0,
 ) -> tuple[np.floating, Weights]:
     """Mean loss at ``weights`` and its gradient ``[(dW_1, db_1), ...]`` by backpropagation.
 
@@ -129,6 +132,11 @@ def loss_and_gradients(
     ``reference``) applied to the whole batch's outputs; for a softmax output it receives the
     log-probabilities as ``z`` and ``dJ/d(log P)`` becomes ``dJ/dZ_L`` by the softmax's
     Jacobian, ``G - P * rowsum(G)`` (``(P - Y)`` for cross-entropy).
+
+    With ``sample_weight`` ``w`` the loss is ``sum_i w_i J_i / sum_i w_i`` (each row's loss by
+    ``loss`` on that row alone); ``alpha`` adds scikit-learn's L2 penalty
+    ``alpha / (2 sum_i w_i) * sum of the squared weights`` (biases excluded; ``n`` for
+    ``sum_i w_i`` without weights).
     """
     activations, z = forward(weights, X, output)
     P = activations[-1]
@@ -136,10 +144,18 @@ def loss_and_gradients(
     if output == "softmax":
         z = log_softmax(z)
     G = np.empty_like(P)
-    J = loss(z.ravel(), P.ravel(), Y.ravel(), G.reshape(-1)) / n
+    if sample_weight is None:
+        total = n
+        J = loss(z.ravel(), P.ravel(), Y.ravel(), G.reshape(-1)) / n
+    else:
+        w = np.asarray(sample_weight, P.dtype)
+        total = w.sum(dtype=np.float64)
+        rows = [loss(z[i], P[i], Y[i], G[i]) for i in range(n)]
+        J = np.dot(np.asarray(rows, np.float64), w.astype(np.float64)) / total
+        G = G * w[:, None]
     if output == "softmax":
         G = G - P * G.sum(axis=1, keepdims=True)
-    delta = G / n
+    delta = G / P.dtype.type(total)
     grads: Weights = []
     for layer in range(len(weights) - 1, -1, -1):
         A_prev = activations[layer]
@@ -148,7 +164,18 @@ def loss_and_gradients(
             W = weights[layer][0]
             delta = (delta @ W.T) * A_prev * (1 - A_prev)
     grads.reverse()
+    if alpha:
+        value, dWs = l2_penalty(weights, alpha / total)
+        J = J + value
+        grads = [(dW + pW, db) for (dW, db), pW in zip(grads, dWs, strict=True)]
     return J, grads
+
+
+def l2_penalty(weights: Weights, lam: float) -> tuple[float, list[np.ndarray]]:
+    """``lam / 2 * sum(W^2)`` over the weight matrices (biases excluded) and its gradients
+    ``lam * W``, one per layer: scikit-learn's penalty with ``lam = alpha / n``."""
+    value = 0.5 * lam * sum(float(np.sum(np.square(W, dtype=np.float64))) for W, _ in weights)
+    return value, [W.dtype.type(lam) * W for W, _ in weights]
 
 
 # --------------------------------------------------------------------------- optimizers

@@ -403,3 +403,51 @@ def test_float32_softmax_and_linear_on_dask_equal_a_local_fit(client, loss, outp
     assert net.history_.dtype == np.float32
     np.testing.assert_allclose(net.history_, local.history_, rtol=1e-5)
     assert_same_weights(net, local, rtol=1e-4)
+
+
+# ---------------------------------------------------------------------- weights and penalty
+@pytest.mark.parametrize(("loss", "output"), OUTPUT_PAIRS)
+def test_sample_weight_and_alpha_on_dask_equal_a_local_fit(client, loss, output):
+    k = 3 if output == "softmax" else 2
+    layers = (LAYERS[0], 6, k)
+    X, y, Xd, yd = _pair_data(loss, output, k)
+    w = np.random.default_rng(5).uniform(0, 2, N)
+    w[300:600] = 0.0  # one whole partition weighs nothing
+    kw = dict(optimizer="adam", epochs=25, tol=None, alpha=0.3)
+    local = Network(layers, loss=loss, output=output).fit(X, y, sample_weight=w, **kw)
+    net = Network(layers, loss=loss, output=output)
+    fastnet.distributed.fit(net, Xd, yd, client, sample_weight=da.from_array(w, chunks=200),
+                            **kw)  # fmt: skip
+    np.testing.assert_allclose(net.history_, local.history_, rtol=1e-10)
+    assert_same_weights(net, local, rtol=1e-10)
+    numpy_w = Network(layers, loss=loss, output=output).fit(Xd, yd, sample_weight=w, **kw)
+    np.testing.assert_allclose(numpy_w.history_, local.history_, rtol=1e-10)
+
+
+def test_bad_sample_weights_on_dask_are_named(client):
+    X, y, Xd, yd = dask_data()
+    net = Network(LAYERS, loss="log")
+    with pytest.raises(ValueError, match="sample_weight has 999 values but X has 1000"):
+        net.fit(Xd, yd, sample_weight=np.ones(999))
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        net.fit(Xd, yd, sample_weight=-np.ones(N))
+    with pytest.raises(ValueError, match="sample_weight must have a positive sum"):
+        net.fit(Xd, yd, sample_weight=np.zeros(N))
+    assert net.n_epochs_ == 0
+
+
+def test_a_registered_loss_trains_on_the_workers(client):
+    from _focal import focal, focal_reference
+
+    fastnet.register_loss("focal_dask", focal, reference=focal_reference,
+                          needs_unit_targets=True)  # fmt: skip
+    try:
+        X, y, Xd, yd = dask_data()
+        w = np.random.default_rng(2).uniform(0, 2, N)
+        kw = dict(epochs=15, tol=None, sample_weight=w, alpha=0.1)
+        local = Network(LAYERS, loss="focal_dask").fit(X, y, **kw)
+        net = Network(LAYERS, loss="focal_dask").fit(Xd, yd, **kw)
+        np.testing.assert_allclose(net.history_, local.history_, rtol=1e-10)
+        assert_same_weights(net, local, rtol=1e-10)
+    finally:
+        fastnet.unregister_loss("focal_dask")

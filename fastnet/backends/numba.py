@@ -20,25 +20,27 @@ class NumbaBackend:
         self.dtype = np.dtype(dtype)
         self.output = output
 
-    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
+    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state,
+               sample_weight=None, alpha=0.0):  # fmt: skip
         engine = Engine.acquire(self.layers, X.shape[0], self.dtype)
         try:
             run = engine.trainer(params, X.ravel(), Y.ravel(), loss.kernel, optimizer, vec,
                                  scal, tol, n_iter_no_change, stop_state,
-                                 output=loss.output_code)  # fmt: skip
+                                 output=loss.output_code, weights=sample_weight,
+                                 alpha=alpha, loss_w=loss.weighted)  # fmt: skip
         except BaseException:
             engine.release()
             raise
         run.close = engine.release  # ``drive`` calls it when training ends
         return run
 
-    def loss_grad(self, params, X, Y, loss):
+    def loss_grad(self, params, X, Y, loss, sample_weight=None, alpha=0.0):
         n = X.shape[0]
         engine = Engine.acquire(self.layers, n, self.dtype)
         try:
-            J, g = engine.loss_grad(
-                params, X.ravel(), Y.ravel(), loss.kernel, 1.0 / n, output=loss.output_code
-            )
+            J, g = engine.loss_grad(params, X.ravel(), Y.ravel(), loss.kernel, None,
+                                    output=loss.output_code, weights=sample_weight,
+                                    alpha=alpha, loss_w=loss.weighted)  # fmt: skip
             return J, g.copy()
         finally:
             engine.release()

@@ -123,16 +123,18 @@ class NumpyBackend:
         self.dtype = np.dtype(dtype)
         self.output = output
 
-    def loss_grad(self, params, X, Y, loss):
+    def loss_grad(self, params, X, Y, loss, sample_weight=None, alpha=0.0):
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are checked
             J, grads = reference.loss_and_gradients(
-                self.layout.views(params), X, Y, loss.reference, loss.output
-            )
+                self.layout.views(params), X, Y, loss.reference, loss.output,
+                sample_weight=sample_weight, alpha=alpha,
+            )  # fmt: skip
         return self.dtype.type(J), self.layout.flatten(grads, self.dtype)
 
-    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state):
+    def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state,
+               sample_weight=None, alpha=0.0):  # fmt: skip
         def loss_grad(p):
-            return self.loss_grad(p, X, Y, loss)
+            return self.loss_grad(p, X, Y, loss, sample_weight, alpha)
 
         return python_runner(loss_grad, params, optimizer, vec, scal, tol, n_iter_no_change,
                              stop_state)  # fmt: skip
