@@ -21,6 +21,7 @@ from threadpoolctl import ThreadpoolController
 from . import _jit, _kernels
 from ._jit import compiled, first_class, type_key
 from ._layout import param_layout
+from .backends import Validation
 from .optim import GD_CODE, LBFGS_CODE
 
 #: Rows are split into at most this many chunks (a function of n and the layer widths, never of
@@ -55,6 +56,14 @@ PARALLEL_MIN_WORK = 4_000_000
 BLAS_THREADED_MIN = 2**18
 
 _blas_controller: ThreadpoolController | None = None
+
+
+def chunk_bounds(n: int, rows: int) -> np.ndarray:
+    """Row bounds of at most ``MAX_CHUNKS`` chunks of whole ``rows``-row blocks over ``n`` rows."""
+    n_blocks = -(-n // rows)
+    n_chunks = min(MAX_CHUNKS, n_blocks)
+    edges = (np.arange(n_chunks + 1) * n_blocks) // n_chunks
+    return np.minimum(edges * rows, n).astype(np.int64)
 
 
 def block_rows(widest: int, blas: bool) -> int:
@@ -156,10 +165,8 @@ class Engine:
         gemm = int(max(fan[self.blas == 1], default=0)) * min(rows, n)
         self.pin_blas = gemm >= BLAS_THREADED_MIN
 
-        n_blocks = -(-n // rows)
-        n_chunks = min(MAX_CHUNKS, n_blocks)
-        edges = (np.arange(n_chunks + 1) * n_blocks) // n_chunks
-        self.bounds = np.minimum(edges * rows, n).astype(np.int64)
+        self.bounds = chunk_bounds(n, rows)
+        n_chunks = self.bounds.shape[0] - 1
         width = rows * int(sizes[1:].max())
         # Scratch per thread (numba.get_thread_id() < NUMBA_NUM_THREADS), sums per chunk.
         threads = numba.config.NUMBA_NUM_THREADS
@@ -223,16 +230,16 @@ class Engine:
         sum(W^2)`` times ``scale``); ``loss_w`` the loss's weighted form, if it has one.
 
         With the default ``scale=1`` these are the (weighted) sums over the rows (what a
-        data-parallel partition contributes); ``scale=1/n`` (``1/sum(weights)``) gives the
-        mean loss and its gradient. The gradient is ``self.g`` (overwritten by the next call).
+        data-parallel partition contributes); ``scale=None`` gives the mean loss and its
+        gradient. The gradient is ``self.g`` (overwritten by the next call).
         """
         hist = np.empty(1, self.dtype)
         empty = np.empty(0, self.dtype)
+        common = self._args(params, X, Y, loss_fn, scale, output, weights, alpha, loss_w)
         # ``train`` with epochs=0 only evaluates (one compiled kernel for both uses)
-        args = self._args(params, X, Y, loss_fn, scale, output, weights, alpha, loss_w) + (
-            np.int64(GD_CODE), np.zeros(1), empty, np.zeros(1), 0, -1.0, 1, np.zeros(2), hist
-        )  # fmt: skip
-        train = self._entry(_kernels.train, (params, X, Y, args[3]), args)
+        args = (*common, np.int64(GD_CODE), np.zeros(1), empty, np.zeros(1), 0, -1.0, 1,
+                np.zeros(2), hist, *self._validation_args(None, X, Y, common[3]))  # fmt: skip
+        train = self._entry(_kernels.train, (params, X, Y, common[3]), args)
         with self._threads():
             train(*args)
         return hist[0], self.g
@@ -255,16 +262,34 @@ class Engine:
                 self.closs, first_class(loss_fn, self.dtype), fc_w, native, int(output), self.g,
                 self.dtype.type(scale), float(alpha) * float(scale))  # fmt: skip
 
+    def _validation_args(self, validation: Validation | None, X, Y, weights) -> tuple:
+        """The kernels' held-out arguments (``_kernels.end_epoch``); empty ones, of the same
+        types as the training data's, without ``validation``."""
+        if validation is None:
+            return (X[:0], Y[:0], weights[:0], np.zeros(1, np.int64), _kernels.NO_VALIDATION,
+                    False, np.zeros((1, 1)), np.zeros(4), np.zeros((0, 2)),
+                    self.g[:0])  # fmt: skip
+        v = validation
+        k = int(self.sizes[-1])
+        bounds = chunk_bounds(v.X.shape[0], self.rows)
+        width = 1 + (k if v.metric == _kernels.R2 else 1)
+        vacc = np.zeros((bounds.shape[0], width))  # a row per chunk, and one for their sum
+        vw = weights[:0] if v.weights is None else v.weights
+        return (v.X.ravel(), v.Y.ravel(), vw, bounds, int(v.metric), bool(v.early), vacc,
+                v.vstate, v.record, v.pbest)  # fmt: skip
+
     def trainer(
         self, params, X, Y, loss_fn, optimizer, vec, scal, tol, n_iter_no_change, state,
-        scale=None, output=0, weights=None, alpha=0.0, loss_w=None,
+        scale=None, output=0, weights=None, alpha=0.0, loss_w=None, validation=None,
     ):  # fmt: skip
         """``run(epochs, hist) -> (epochs_run, status)``: a block of epochs of ``optimizer``
         (``train``, or ``train_lbfgs`` for L-BFGS), in place on ``params`` and the optimizer's
         state ``vec``/``scal`` (``fastnet.optim``).
 
         The loss is the (``weights``-weighted) sum over rows times ``scale`` (default ``1/n`` or
-        ``1/sum(weights)``: the mean), plus the L2 penalty ``alpha/2 * sum(W^2)`` times ``scale``.
+        ``1/sum(weights)``: the mean), plus the L2 penalty ``alpha/2 * sum(W^2)`` times
+        ``scale``. With a ``Validation``, each epoch's held-out loss and score go to
+        ``validation.record`` (row ``e`` for the ``e``-th epoch this runner runs).
         """
         common = self._args(params, X, Y, loss_fn, scale, output, weights, alpha, loss_w)
         hp = optimizer.hyper()
@@ -276,14 +301,21 @@ class Engine:
         else:
             kernel, args = _kernels.train, (*common, np.int64(optimizer.code), hp, vec, scal)
         tail = (tol, n_iter_no_change, state)
+        held = self._validation_args(validation, X, Y, common[3])
+        record = held[8]
         # The engine's own buffers always have the same types: only the caller's arrays (and
         # the kernel) can change which compiled variant runs.
-        train = self._entry(kernel, (params, X, Y, common[3], vec, scal, state),
-                            (*args, 1, *tail, np.empty(1, self.dtype)))  # fmt: skip
+        train = self._entry(kernel, (params, X, Y, common[3], vec, scal, state, *held[:3]),
+                            (*args, 1, *tail, np.empty(1, self.dtype), *held))  # fmt: skip
+        done = 0
 
         def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
+            nonlocal done
+            rec = record[done : done + epochs] if validation is not None else record
             with self._threads():
-                return train(*args, epochs, *tail, hist)
+                ran, status = train(*args, epochs, *tail, hist, *held[:8], rec, held[9])
+            done += ran
+            return ran, status
 
         return run
 

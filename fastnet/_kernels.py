@@ -809,6 +809,138 @@ def add_penalty(params, sizes, offs, g, l2):
     return g.dtype.type(0.5 * l2 * sq)
 
 
+# ----------------------------------------------------------------------------- held-out data
+#: Validation metrics (``metric`` argument of ``train``/``train_lbfgs``).
+NO_VALIDATION = 0
+ACCURACY = 1  # scikit-learn's classifier score: a row is right when every output is
+R2 = 2  # scikit-learn's regressor score: R^2 of each output, averaged
+
+
+@jit
+def chunk_validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, r0, r1, act, zo, d1, loss_fn,
+                   loss_w, native_w, output, metric, acc):  # fmt: skip
+    """Forward pass, loss and metric sums of rows ``r0:r1`` (no gradient): returns the
+    (weighted) summed loss; ``acc`` (float64) receives the (weighted) number of rows predicted
+    right (``ACCURACY``: every sigmoid output on the right side of 0.5, or the arg-max of a
+    softmax that of the targets) or each output's (weighted) squared error (``R2``); the
+    loss is in the parameters' dtype, as the training loss is."""
+    d = sizes[0]
+    n_layers = sizes.shape[0] - 1
+    k = sizes[n_layers]
+    top = aoff[n_layers - 1]
+    for j in range(acc.shape[0]):
+        acc[j] = 0.0
+    total = d1.dtype.type(0)
+    for s in range(r0, r1, rows):
+        e = min(s + rows, r1)
+        m = e - s
+        forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act, zo)
+        if output != SIGMOID_OUT:
+            output_activation(zo[: m * k], act[top : top + m * k], m, k, output)
+        p = act[top : top + m * k]
+        y = Y[s * k : e * k]
+        if Wr.shape[0] == 0:
+            total += loss_fn(zo[: m * k], p, y, d1[: m * k])
+        elif native_w:
+            total += loss_w(zo[: m * k], p, y, Wr[s:e], d1[: m * k])
+        else:
+            for i in range(m):
+                o = i * k
+                total += Wr[s + i] * loss_fn(zo[o : o + k], p[o : o + k], y[o : o + k],
+                                             d1[o : o + k])  # fmt: skip
+        for i in range(m):
+            wi = 1.0 if Wr.shape[0] == 0 else np.float64(Wr[s + i])
+            o = i * k
+            if metric == R2:
+                for j in range(k):
+                    r = np.float64(p[o + j]) - np.float64(y[o + j])
+                    acc[j] += wi * r * r
+            elif output == SOFTMAX_OUT:  # the first largest probability, as np.argmax
+                best, want = 0, 0
+                for j in range(1, k):
+                    if p[o + j] > p[o + best]:
+                        best = j
+                    if y[o + j] > y[o + want]:
+                        want = j
+                if best == want:
+                    acc[0] += wi
+            else:  # scikit-learn's rule: class 1 where p > 0.5
+                right = True
+                for j in range(k):
+                    if (p[o + j] > 0.5) != (y[o + j] > 0.5):
+                        right = False
+                if right:
+                    acc[0] += wi
+    return total
+
+
+@parallel_jit
+def validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, loss_fn,
+             loss_w, native_w, output, metric, vacc, vstate):  # fmt: skip
+    """The mean validation loss (returned, float64) and score (``vstate[3]``) at ``params``:
+    ``chunk_validate`` per chunk on threads (``vacc[c] = [loss, metric sums...]``), summed in
+    chunk order into ``vacc``'s last row. ``vstate = [best score, count, sum of weights,
+    score, ss_tot...]`` (``ss_tot``: each output's weighted total sum of squares, for
+    ``R2``)."""
+    for c in prange(bounds.shape[0] - 1):
+        t = get_thread_id()
+        vacc[c, 0] = chunk_validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds[c],
+                                    bounds[c + 1], act[t], zo[t], d1[t], loss_fn, loss_w,
+                                    native_w, output, metric, vacc[c, 1:])  # fmt: skip
+    width = vacc.shape[1]
+    n_chunks = bounds.shape[0] - 1
+    sums = vacc[n_chunks]  # the row after the chunks' rows
+    for j in range(width):
+        sums[j] = 0.0
+    for c in range(n_chunks):
+        for j in range(width):
+            sums[j] += vacc[c, j]
+    total_w = vstate[2]
+    if metric == R2:  # scikit-learn's r2_score: 1 (exact) or 0 (not) for a constant output
+        k = width - 1
+        score = 0.0
+        for j in range(k):
+            ss_tot = vstate[4 + j]
+            if ss_tot > 0:
+                score += 1.0 - sums[1 + j] / ss_tot
+            elif sums[1 + j] == 0:
+                score += 1.0
+        vstate[3] = score / k
+    else:
+        vstate[3] = sums[1] / total_w
+    return sums[0] / total_w
+
+
+@jit
+def end_epoch(params, loss, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas, aoff,
+              rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output, metric, early,
+              vacc, vstate, vrec, pbest, e):  # fmt: skip
+    """The end of epoch ``e`` (after its update): the validation loss and score of the new
+    ``params`` into ``vrec[e]`` (with a ``metric``), and whether to stop. The stopping rule
+    is ``stop_rule`` on the training ``loss``, or with ``early`` stopping scikit-learn's rule on
+    the validation score: an epoch fails when its score is below ``best + tol``, the best score
+    and its parameters (``pbest``) are kept, and training stops when more than
+    ``n_iter_no_change`` epochs in a row have failed (``tol < 0``: never)."""
+    if metric != NO_VALIDATION:
+        vrec[e, 0] = validate(params, Xv, Yv, Wv, sizes, offs, blas, aoff, rows, boundsv, act,
+                              zo, d1, loss_fn, loss_w, native_w, output, metric, vacc,
+                              vstate)  # fmt: skip
+        score = vstate[3]
+        vrec[e, 1] = score
+        if early:
+            if tol >= 0:
+                if score < vstate[0] + tol:
+                    vstate[1] += 1
+                else:
+                    vstate[1] = 0
+            if score > vstate[0]:
+                vstate[0] = score
+                for j in range(params.shape[0]):
+                    pbest[j] = params[j]
+            return tol >= 0 and vstate[1] > n_iter_no_change
+    return stop_rule(loss, tol, n_iter_no_change, state)
+
+
 @jit
 def first_order_step(opt, hp, params, g, vec, scal, commit):
     """One update of the optimizer ``opt`` (``optim.*_CODE``) with hyper-parameters ``hp``
@@ -905,7 +1037,8 @@ def stop_rule(loss, tol, n_iter_no_change, state):
 @jit
 def train(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
           closs, loss_fn, loss_w, native_w, output, g, scale, l2, opt, hp, vec, scal, epochs, tol,
-          n_iter_no_change, state, hist):  # fmt: skip
+          n_iter_no_change, state, hist, Xv, Yv, Wv, boundsv, metric, early, vacc, vstate, vrec,
+          pbest):  # fmt: skip
     """Run up to ``epochs`` full-batch epochs of a first-order optimizer in place on ``params``.
 
     ``opt``, ``hp``, ``vec``, ``scal``: the optimizer (see ``first_order_step``).
@@ -914,6 +1047,9 @@ def train(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, 
     ``tol < 0`` disables it. Returns ``(epochs_run, status)``. An epoch whose loss is not finite,
     or whose update would make a parameter non-finite, is not applied: training stops with
     ``DIVERGED`` and ``params`` keep their last finite values.
+
+    ``Xv`` ... ``pbest``: the held-out rows and their metric (``end_epoch``); ``metric =
+    NO_VALIDATION`` (and empty arrays) without them.
 
     ``epochs == 0`` only evaluates: ``hist[0]`` gets the loss and ``g`` the gradient (both times
     ``scale``), and ``params`` are left alone. One kernel serves both uses, so there is one
@@ -932,7 +1068,9 @@ def train(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, 
         if not first_order_step(opt, hp, params, g, vec, scal, False):
             return e + 1, DIVERGED
         first_order_step(opt, hp, params, g, vec, scal, True)
-        if stop_rule(loss, tol, n_iter_no_change, state):
+        if end_epoch(params, loss, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas,
+                     aoff, rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output, metric,
+                     early, vacc, vstate, vrec, pbest, e):  # fmt: skip
             return e + 1, CONVERGED
     return epochs, RAN_ALL
 
@@ -1055,7 +1193,8 @@ def _trial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1,
 @jit
 def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp,
                 gbuf, closs, loss_fn, loss_w, native_w, output, g, scale, l2, hp, vec, scal, xt,
-                gt, d, alpha, epochs, tol, n_iter_no_change, state, hist):  # fmt: skip
+                gt, d, alpha, epochs, tol, n_iter_no_change, state, hist, Xv, Yv, Wv, boundsv,
+                metric, early, vacc, vstate, vrec, pbest):  # fmt: skip
     """Run up to ``epochs`` L-BFGS iterations in place on ``params`` (``optim.LBFGS``).
 
     L-BFGS-B's iteration without bounds (SciPy's ``minimize(method="L-BFGS-B")``): the
@@ -1199,7 +1338,10 @@ def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo
         t_best, f_best, g_best = stp, f_new, gt
 
         if not (ended and f_best < f):  # the search failed, or found no lower loss
-            if count == 0:
+            if count == 0:  # a minimum: ``params`` stay, and are validated once more
+                end_epoch(params, f, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas,
+                          aoff, rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output,
+                          metric, early, vacc, vstate, vrec, pbest, e)  # fmt: skip
                 return e + 1, CONVERGED
             scal[LB_COUNT] = 0  # forget the curvature pairs; steepest descent next
         else:
@@ -1227,7 +1369,9 @@ def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo
                 scal[LB_RHO + i] = 1.0 / ys
                 scal[LB_HEAD] = i
                 scal[LB_COUNT] = min(count + 1, m)
-        if stop_rule(f, tol, n_iter_no_change, state):
+        if end_epoch(params, f, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas,
+                     aoff, rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output, metric,
+                     early, vacc, vstate, vrec, pbest, e):  # fmt: skip
             return e + 1, CONVERGED
     return epochs, RAN_ALL
 

@@ -349,5 +349,7 @@ def check_sample_weight(
     if (w < 0).any():
         raise ValueError(f"{name} must be non-negative, got a minimum of {w.min()}")
     if positive_sum and not w.sum(dtype=np.float64) > 0:
-        raise ValueError(f"{name} must have a positive sum (at least one row must count)")
+        raise ValueError(
+            f"{name} is all zero (its sum must be positive: at least one row must count)"
+        )
     return w.copy() if w is sample_weight else w

@@ -49,7 +49,7 @@ from ._validation import (
     check_y,
 )
 from .backends import EvaluationError, get_backend
-from .backends.numpy import python_runner
+from .backends.numpy import NumpyBackend, python_runner
 from .losses import BUILTIN, LOSSES, Loss, get_loss
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -166,10 +166,13 @@ class DaskBackend:
         self.output = output
 
     def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state,
-               sample_weight=None, alpha=0.0):  # fmt: skip
+               sample_weight=None, alpha=0.0, validation=None):  # fmt: skip
+        """Held-out rows (``validation``, in memory) are scored on the client, by the NumPy
+        baseline's maths."""
         loss_grad = self._loss_grad_on_cluster(X, Y, loss, sample_weight, alpha)
+        validate = NumpyBackend(self.layers, self.dtype, self.output).validator(validation, loss)
         return python_runner(loss_grad, params, optimizer, vec, scal, tol, n_iter_no_change,
-                             stop_state)  # fmt: skip
+                             stop_state, validation, validate)  # fmt: skip
 
     def loss_grad(self, params, X, Y, loss, sample_weight=None, alpha=0.0):
         return self._loss_grad_on_cluster(X, Y, loss, sample_weight, alpha)(params)
@@ -327,7 +330,9 @@ def _partitions(
         return parts, n
     total = float(sum(client.gather(client.map(_weight_sum, parts, pure=False))))
     if not total > 0:
-        raise ValueError("sample_weight must have a positive sum (at least one row must count)")
+        raise ValueError(
+            "sample_weight is all zero (its sum must be positive: at least one row must count)"
+        )
     return parts, total
 
 

@@ -31,7 +31,7 @@ from ._validation import (
     to_array,
     weights_dtype,
 )
-from .backends import DIVERGED, get_backend
+from .backends import ACCURACY, DIVERGED, R2, Validation, get_backend
 from .losses import Loss, check_output, get_loss
 
 __all__ = ["DivergedError", "FitWarning", "Network"]
@@ -130,6 +130,13 @@ class Network:
         self.history_: np.ndarray = np.empty(0, self._dtype)
         self.n_epochs_ = 0
         self.converged_ = False
+        self._no_validation()
+
+    def _no_validation(self) -> None:
+        """The held-out attributes of a fit without ``validation_data``."""
+        self.validation_history_: np.ndarray = np.empty(0, self._dtype)
+        self.validation_scores_: np.ndarray = np.empty(0)
+        self.best_validation_score_: float | None = None
 
     @classmethod
     def from_weights(
@@ -272,6 +279,9 @@ class Network:
         block_epochs: int | None = None,
         sample_weight: object = None,
         alpha: float = 0.0,
+        validation_data: tuple | None = None,
+        early_stopping: bool = False,
+        validation_metric: str | None = None,
     ) -> Network:
         """Full-batch training from the current weights.
 
@@ -304,6 +314,20 @@ class Network:
         not there. ``alpha >= 0`` adds scikit-learn's L2 penalty ``alpha / (2 n) * sum(W^2)``
         over the weight matrices (not the biases; ``n`` is ``sum_i w_i`` with weights) to the
         loss, its gradient and ``history_``.
+
+        ``validation_data=(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``: held-out
+        rows, scored after every epoch's update inside the same compiled loop. Their loss (as
+        the training loss, without the penalty) goes to ``validation_history_`` and their score
+        to ``validation_scores_``: ``validation_metric="accuracy"`` (the default for sigmoid and
+        softmax outputs: the share of rows whose every output is on the right side of 0.5, or
+        whose arg-max is the target's; sigmoid targets must be 0/1) or ``"r2"`` (the default
+        for a linear output: R^2 averaged over the outputs), weighted by
+        ``sample_weight_val``. With ``early_stopping=True`` the stopping rule uses the score
+        instead of the training loss, as scikit-learn's ``early_stopping`` does: an epoch fails
+        when its score is below ``best + tol``; training stops when more than
+        ``n_iter_no_change`` epochs in a row have failed, and the weights of the best score
+        are restored at the end (also when training stops for another reason: ``epochs``, a
+        callback, Ctrl-C, divergence); ``best_validation_score_`` is that score.
 
         ``callback(epochs_done, last_loss)`` runs between compiled blocks of ``block_epochs``
         epochs; returning ``True`` stops training. ``progress=True`` shows a tqdm bar with the
@@ -338,6 +362,9 @@ class Network:
         if block_epochs is not None:
             block_epochs = check_int(block_epochs, "block_epochs", 1)
         alpha = check_float(alpha, "alpha", positive=False)
+        early_stopping = check_bool(early_stopping, "early_stopping")
+        if early_stopping and validation_data is None:
+            raise ValueError("early_stopping=True needs validation_data=(X_val, y_val)")
 
         if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
             backend = get_backend("dask")(self._layers, self._dtype, output=self._output_name)
@@ -354,18 +381,34 @@ class Network:
         if lbfgs:
             scal[optim.LB_HAVE] = 0  # loss and gradient are recomputed on this call's data
         evals_before = scal[optim.LB_EVALS] if lbfgs else 0.0
+        validation = self._validation(validation_data, validation_metric, early_stopping,
+                                      epochs)  # fmt: skip
         stop_state = np.array([np.inf, 0.0])  # best loss, epochs without improvement
         if n_iter_no_change == np.inf:  # the count never exceeds the epochs of this call
             n_iter_no_change = epochs
         run = backend.runner(self._params, Xc, Y, loss, opt, vec, scal,
                              -1.0 if tol is None else float(tol), n_iter_no_change,
-                             stop_state, sample_weight=w, alpha=alpha)  # fmt: skip
+                             stop_state, sample_weight=w, alpha=alpha,
+                             validation=validation)  # fmt: skip
         self._optimizer, self._opt_vec, self._opt_scal = opt, vec, scal
 
         def record(outcome: Outcome) -> None:
             self.history_ = outcome.history
             self.n_epochs_ = outcome.epochs
             self.converged_ = outcome.converged
+            if validation is None:
+                self._no_validation()
+            else:
+                done = validation.record[: outcome.epochs]
+                self.validation_history_ = done[:, 0].astype(self._dtype)
+                self.validation_scores_ = done[:, 1].copy()
+                best = validation.vstate[0]
+                if early_stopping and np.isfinite(best):  # the best epoch's weights
+                    self._params[...] = validation.pbest
+                self.best_validation_score_ = (
+                    float(best) if early_stopping
+                    else float(np.max(done[:, 1])) if outcome.epochs else None
+                )  # fmt: skip
             if lbfgs:
                 self.n_evals_ = int(scal[optim.LB_EVALS] - evals_before)
             else:  # one evaluation per epoch, and one more for an epoch that diverged
@@ -378,6 +421,45 @@ class Network:
             if problem is not None:
                 warnings.warn(f"{self!r}: {problem}", self._fit_warning, stacklevel=2)
         return self
+
+    def _validation(
+        self, data: object, metric: object, early: bool, epochs: int
+    ) -> Validation | None:
+        """``fit``'s held-out rows, checked (errors name ``validation_data``)."""
+        if data is None:
+            if metric is not None:
+                raise ValueError("validation_metric needs validation_data=(X_val, y_val)")
+            return None
+        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+            raise TypeError(
+                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                f"sample_weight_val), got {type(data).__name__}"
+            )
+        if any(is_dask_array(a) for a in data):
+            raise TypeError("validation_data must be in memory (NumPy arrays), not dask arrays")
+        if metric is None:
+            metric = "r2" if self._output_name == "linear" else "accuracy"
+        if metric not in ("accuracy", "r2"):
+            raise ValueError(f"validation_metric must be 'accuracy' or 'r2', got {metric!r}")
+        try:
+            Xv, Yv = self._check_data(data[0], data[1])
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"validation_data: {exc}") from None
+        labels = np.isin(Yv, (0, 1)).all()
+        if metric == "accuracy" and self._output_name == "sigmoid" and not labels:
+            raise ValueError(
+                "validation_data: y must hold 0/1 labels for validation_metric='accuracy'; "
+                "use validation_metric='r2' for other targets"
+            )
+        wv = check_sample_weight(data[2] if len(data) == 3 else None, Xv.shape[0], self._dtype,
+                                 name="validation_data sample_weight")  # fmt: skip
+        w64 = np.ones(Xv.shape[0]) if wv is None else wv.astype(np.float64)
+        total = float(w64.sum())
+        Y64 = Yv.astype(np.float64)
+        ss_tot = (w64[:, None] * (Y64 - w64 @ Y64 / total) ** 2).sum(axis=0)
+        vstate = np.concatenate(([-np.inf, 0.0, total, np.nan], ss_tot))
+        return Validation(Xv, Yv, wv, R2 if metric == "r2" else ACCURACY, early, vstate,
+                          self._params.copy(), np.full((epochs, 2), np.nan))  # fmt: skip
 
     #: The warning class of ``fit``'s usefulness check (the estimators use one that is also
     #: scikit-learn's ``ConvergenceWarning``).

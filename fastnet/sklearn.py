@@ -26,7 +26,9 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -38,6 +40,7 @@ from ._validation import (
     check_float,
     check_int,
     check_n_iter_no_change,
+    check_sample_weight,
 )
 from .losses import get_loss
 from .network import DivergedError, FitWarning, Network
@@ -100,6 +103,7 @@ def _aliased(est: BaseEstimator, name: str, alias: str, check) -> tuple[object, 
     values. ``check(value, its_name)`` validates each one set."""
     values = {n: getattr(est, n) for n in (name, alias)}
     given = {n: check(v, n) for n, v in values.items() if v is not None}
+    given = {n: v for n, v in given.items() if v is not None}
     if len(given) == 2 and given[name] != given[alias]:
         raise ValueError(
             f"{name}={values[name]!r} and {alias}={values[alias]!r} are two names for the same "
@@ -113,12 +117,24 @@ def _aliased(est: BaseEstimator, name: str, alias: str, check) -> tuple[object, 
 
 def _check_step_name(value: object, name: str) -> object:
     """A step size (the optimizer checks it); a string ``learning_rate`` is scikit-learn's
-    other ``learning_rate``, the schedule."""
+    other ``learning_rate``, the schedule: ``"constant"`` (fastnet's only one) means "not set
+    here" (``learning_rate_init`` or the solver's default gives the step)."""
     if name == "learning_rate" and isinstance(value, str):
+        if value == "constant":
+            return None
         raise ValueError(
             "learning_rate is the step size here (a float, scikit-learn's learning_rate_init), "
-            f"not scikit-learn's schedule: fastnet's step is constant; got {value!r}"
+            "or scikit-learn's schedule 'constant': fastnet's step is constant, there is no "
+            f"{value!r} schedule"
         )
+    return value
+
+
+def _check_fraction(fraction: object) -> float:
+    """``validation_fraction``: a float in (0, 1)."""
+    value = check_float(fraction, "validation_fraction", positive=True)
+    if not value < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {fraction!r}")
     return value
 
 
@@ -164,6 +180,8 @@ class _BaseFastNet(BaseEstimator):
             raise ValueError(f"solver must be one of {tuple(SOLVERS)}, got {solver!r}")
         cls, default_lr = SOLVERS[solver]
         lr, lr_name = _aliased(self, "learning_rate", "learning_rate_init", _check_step_name)
+        if lr_name == "learning_rate_init" and default_lr is None:
+            lr = None  # as in scikit-learn, lbfgs ignores learning_rate_init
         if lr is not None and default_lr is None:
             raise ValueError(
                 f"{lr_name} does not apply to solver={solver!r} (it chooses its steps by a "
@@ -209,9 +227,13 @@ class _BaseFastNet(BaseEstimator):
             "dtype": None if self.dtype is None else check_dtype(self.dtype),
             "backend": check_backend(self.backend),
             "verbose": check_int(verbose, "verbose", 0),
+            "alpha": check_float(self.alpha, "alpha", positive=False),
+            "early_stopping": check_bool(self.early_stopping, "early_stopping"),
+            "validation_fraction": _check_fraction(self.validation_fraction),
         }
 
-    def _fit(self, X, y, *, incremental: bool, epochs: int | None = None, classes=None):
+    def _fit(self, X, y, *, incremental: bool, epochs: int | None = None, classes=None,
+             sample_weight=None):  # fmt: skip
         """Shared body of ``fit`` (``incremental=False``) and ``partial_fit`` (``True``).
 
         A ``ValueError`` or ``TypeError`` (bad hyper-parameters or data, found by these checks
@@ -221,14 +243,17 @@ class _BaseFastNet(BaseEstimator):
         before = dict(vars(self))
         try:
             return self._fit_checked(X, y, incremental=incremental, epochs=epochs,
-                                     classes=classes)  # fmt: skip
+                                     classes=classes, sample_weight=sample_weight)  # fmt: skip
         except (ValueError, TypeError):
             vars(self).clear()
             vars(self).update(before)
             raise
 
-    def _fit_checked(self, X, y, *, incremental: bool, epochs: int | None, classes):
+    def _fit_checked(self, X, y, *, incremental: bool, epochs: int | None, classes,
+                     sample_weight):  # fmt: skip
         p = self._check_params()
+        if p["early_stopping"] and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
         if incremental:
             epochs, tol = check_int(epochs, "epochs", 1), None
         else:
@@ -246,7 +271,10 @@ class _BaseFastNet(BaseEstimator):
         _check_full_batch(p["batch_size"], X.shape[0])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        Y = self._encode_y(y, p, reset=reset, classes=classes, incremental=incremental)
+        w = check_sample_weight(sample_weight, X.shape[0], np.dtype(np.float64))
+        Y = self._encode_y(y, p, reset=reset, classes=classes, incremental=incremental,
+                           sample_weight=w)  # fmt: skip
+        w = self._row_weights(y, w, incremental)
         layers = (X.shape[1], *p["hidden"], Y.shape[1])
         p["loss"], p["output"] = self._loss_and_output(p)
         if reset:
@@ -256,9 +284,14 @@ class _BaseFastNet(BaseEstimator):
             )  # fmt: skip
             self.loss_curve_ = []
             self.n_iter_ = 0
+            self.validation_scores_ = [] if p["early_stopping"] else None
+            self.best_validation_score_ = -np.inf if p["early_stopping"] else None
         else:
             self._match_network(layers, p)
-        self._train(X, Y, p, epochs, tol)
+        validation = None
+        if p["early_stopping"]:
+            X, Y, w, validation = self._split(X, y, Y, w, p)
+        self._train(X, Y, p, epochs, tol, w, validation)
         if not incremental and tol is not None and not self.network_.converged_:
             name = p["max_epochs_name"]
             warnings.warn(
@@ -290,8 +323,53 @@ class _BaseFastNet(BaseEstimator):
         """The network's ``(loss, output)`` for the checked parameters (subclasses map them)."""
         return p["loss"], "sigmoid"
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, p: dict, epochs: int, tol) -> None:
-        """``Network.fit`` for ``epochs`` epochs; appends to ``loss_curve_`` and ``n_iter_``.
+    def _row_weights(self, y, w: np.ndarray | None, incremental: bool) -> np.ndarray | None:
+        """The rows' weights: ``sample_weight`` (times ``class_weight``'s, in the classifier)."""
+        return w
+
+    #: ``Network.fit``'s ``validation_metric`` for early stopping (the estimator's ``score``).
+    _validation_metric = "accuracy"
+
+    def _split(self, X, y, Y, w, p: dict):
+        """scikit-learn's early-stopping split: ``validation_fraction`` of the rows held out by
+        ``train_test_split`` (``random_state`` as in scikit-learn; stratified by the labels of
+        a 1-D classifier target). Returns the training rows ``(X, Y, w)`` and the held-out ones
+        ``(X_val, Y_val, w_val)``."""
+        fraction = p["validation_fraction"]
+        stratify = y if self._stratify(y) else None
+        arrays = (X, Y) if w is None else (X, Y, w)
+        try:
+            rng = check_random_state(self.random_state)
+            parts = train_test_split(*arrays, test_size=fraction, stratify=stratify,
+                                     random_state=rng)  # fmt: skip
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping cannot hold out validation_fraction={fraction} of the "
+                f"{X.shape[0]} rows: {exc}"
+            ) from None
+        X_tr, X_val, Y_tr, Y_val = parts[:4]
+        w_tr, w_val = parts[4:] if w is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small (early_stopping, validation_fraction="
+                f"{fraction} of {X.shape[0]} rows gives {X_val.shape[0]}): increase "
+                "'validation_fraction' or the size of your dataset."
+            )
+        self._check_split(Y_tr, Y_val, fraction)
+        return X_tr, Y_tr, w_tr, (X_val, Y_val, w_val)
+
+    def _stratify(self, y) -> bool:
+        return False
+
+    def _check_split(self, Y_tr, Y_val, fraction) -> None:
+        """A classifier's split keeps every class on both sides."""
+
+    def _train(self, X: np.ndarray, Y: np.ndarray, p: dict, epochs: int, tol, w=None,
+               validation=None) -> None:  # fmt: skip
+        """``Network.fit`` for ``epochs`` epochs (on rows weighted by ``w``, held-out rows
+        ``validation`` for early stopping); appends to ``loss_curve_`` (and
+        ``validation_scores_``), and sets ``n_iter_`` to the epochs of this call, as
+        scikit-learn does.
 
         ``verbose=1`` shows a tqdm progress bar, ``verbose>=2`` prints the loss after every
         block of 50 epochs; both run between compiled blocks and leave the trajectory unchanged.
@@ -305,19 +383,29 @@ class _BaseFastNet(BaseEstimator):
             )
         elif p["verbose"] == 1:
             options["progress"] = True
+        if validation is not None:
+            options.update(validation_data=validation, early_stopping=True,
+                           validation_metric=self._validation_metric)  # fmt: skip
         net = self.network_
         net._fit_warning = UselessModelWarning
         try:
             net.fit(X, Y, optimizer=p["optimizer"], epochs=epochs, tol=tol,
-                    n_iter_no_change=p["n_iter_no_change"], **options)  # fmt: skip
+                    n_iter_no_change=p["n_iter_no_change"], sample_weight=w, alpha=p["alpha"],
+                    **options)  # fmt: skip
         except DivergedError:
-            self._record(net)
+            self._record(net, validation is not None)
             raise
-        self._record(net)
+        self._record(net, validation is not None)
 
-    def _record(self, net: Network) -> None:
+    def _record(self, net: Network, early: bool) -> None:
         self.loss_curve_.extend(net.history_.tolist())
-        self.n_iter_ += net.n_epochs_
+        self.n_iter_ = net.n_epochs_
+        if early:
+            if self.validation_scores_ is None:  # a warm start that turned early stopping on
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            self.validation_scores_.extend(net.validation_scores_.tolist())
+            if net.best_validation_score_ is not None:
+                self.best_validation_score_ = net.best_validation_score_
 
     def _outputs(self, X) -> np.ndarray:
         """``(n, n_outputs_)`` sigmoid outputs of the fitted network.
@@ -463,6 +551,10 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         activation="logistic",
         batch_size=None,
         shuffle=False,
+        alpha=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
@@ -485,23 +577,32 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         self.activation = activation
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.alpha = alpha
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
 
-    def fit(self, X, y):
-        """Train on ``X`` ``(n, d)`` and labels ``y`` ``(n,)`` (two classes) or ``(n, k)`` 0/1.
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` ``(n, d)`` and labels ``y`` ``(n,)`` or ``(n, k)`` 0/1 (multi-label).
+
+        ``sample_weight`` ``(n,)``: non-negative row weights (the loss is their weighted mean;
+        a row of weight 0 counts as if it were not there), times ``class_weight``'s.
 
         Returns
         -------
         self : FastNetClassifier
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None, *, epochs=1):
-        """Run ``epochs`` epochs of gradient descent from the current weights.
+    def partial_fit(self, X, y, sample_weight=None, classes=None, *, epochs=1):
+        """Run ``epochs`` epochs of the solver from the current weights.
 
         Parameters
         ----------
         X : array-like of shape (n, d)
         y : array-like of shape (n,) or (n, k)
+        sample_weight : array-like of shape (n,), optional
+            Row weights, as in ``fit``.
         classes : array-like of shape (2,), optional
             Both class labels; required in the first call when ``y`` is 1-D (a batch may hold
             only one of them), and when given later it must name the same classes (a
@@ -513,9 +614,11 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         -------
         self : FastNetClassifier
         """
-        return self._fit(X, y, incremental=True, epochs=epochs, classes=classes)
+        return self._fit(X, y, incremental=True, epochs=epochs, classes=classes,
+                         sample_weight=sample_weight)  # fmt: skip
 
-    def _encode_y(self, y, p: dict, *, reset: bool, classes, incremental: bool) -> np.ndarray:
+    def _encode_y(self, y, p: dict, *, reset: bool, classes, incremental: bool,
+                  sample_weight=None) -> np.ndarray:  # fmt: skip
         """0/1 targets ``(n, n_outputs)``; sets ``classes_`` and ``n_outputs_`` on ``reset``."""
         check_classification_targets(y)
         if not reset and classes is not None and y.ndim == 1:
@@ -550,6 +653,12 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
                 new_classes = seen
             else:
                 new_classes = self.classes_
+                if not incremental and not np.array_equal(seen, new_classes):
+                    raise ValueError(  # scikit-learn's check for warm_start
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {new_classes.tolist()}, `y` has "
+                        f"{seen.tolist()}"
+                    )
             if len(new_classes) < 2:
                 raise ValueError(
                     "FastNetClassifier needs two classes, but y contains only one class: "
@@ -622,6 +731,74 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         if self.n_outputs_ > 1:
             return (P > 0.5).astype(self.classes_.dtype)
         return self.classes_[(P[:, 0] > 0.5).astype(np.intp)]
+
+    def _row_weights(self, y, w: np.ndarray | None, incremental: bool) -> np.ndarray | None:
+        """``sample_weight`` times ``class_weight``'s weight of each row's class."""
+        cw = self.class_weight
+        if cw is None:
+            return w
+        if y.ndim == 2:
+            raise ValueError(
+                "class_weight does not apply to multi-label targets (y of shape (n, k)); pass "
+                "per-row weights as sample_weight instead"
+            )
+        classes = self.classes_
+        if isinstance(cw, str):
+            if cw != "balanced":
+                raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {cw!r}")
+            if incremental:
+                raise ValueError(
+                    "class_weight='balanced' is not supported for partial_fit (one batch does "
+                    "not give the classes' frequencies); compute them once with "
+                    "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                    "classes=classes, y=y) and pass the resulting dict as class_weight"
+                )
+            missing = np.setdiff1d(classes, y)
+            if missing.size:
+                raise ValueError(
+                    f"class_weight='balanced' needs every class in y; {missing.tolist()} "
+                    "are missing"
+                )
+            per_class = compute_class_weight("balanced", classes=classes, y=y)
+        elif isinstance(cw, dict):
+            unknown = [c for c in cw if not np.isin(c, classes)]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names classes {unknown} that are not in classes_ "
+                    f"{classes.tolist()}"
+                )
+            per_class = np.ones(len(classes))
+            for label, value in cw.items():
+                value = check_float(value, f"class_weight[{label!r}]", positive=False)
+                per_class[np.flatnonzero(classes == label)] = value
+        else:
+            raise TypeError(
+                f"class_weight must be None, 'balanced' or a dict, got {type(cw).__name__}"
+            )
+        row = per_class[np.searchsorted(classes, y)]
+        weights = row if w is None else w * row
+        if not weights.sum() > 0:
+            raise ValueError("class_weight and sample_weight leave every row with weight 0")
+        return weights
+
+    def _stratify(self, y) -> bool:
+        return y.ndim == 1  # not for multi-label targets (as in scikit-learn)
+
+    def _check_split(self, Y_tr, Y_val, fraction) -> None:
+        if Y_tr.shape[1] > 1 and self.out_activation_ != "softmax":
+            return  # multi-label targets: a label may be 0 on every row of a split
+        for name, Y in (("training", Y_tr), ("validation", Y_val)):
+            if Y.shape[1] == 1:  # two classes: 0/1 targets of classes_[1]
+                counts = np.array([(Y == 0).sum(), (Y == 1).sum()])
+            else:  # one-hot rows
+                counts = Y.sum(axis=0)
+            lost = np.flatnonzero(counts == 0)
+            if lost.size:
+                raise ValueError(
+                    f"early_stopping with validation_fraction={fraction} leaves classes "
+                    f"{self.classes_[lost].tolist()} out of the {name} split; use a "
+                    "validation_fraction that leaves every class on both sides, or more data"
+                )
 
     def _loss_and_output(self, p: dict) -> tuple[str, str]:
         """More than two classes: a softmax output; ``loss="log"`` (the default) is then the
@@ -783,6 +960,9 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         batch_size=None,
         shuffle=False,
         output="linear",
+        alpha=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
@@ -807,18 +987,27 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.output = output
+        self.alpha = alpha
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
 
-    def fit(self, X, y):
+    #: Early stopping scores the held-out rows by R^2 (``score``), for either output layer.
+    _validation_metric = "r2"
+
+    def fit(self, X, y, sample_weight=None):
         """Train on ``X`` ``(n, d)`` and targets ``y`` ``(n,)`` or ``(n, k)``.
+
+        ``sample_weight`` ``(n,)``: non-negative row weights (the loss is their weighted mean;
+        the target scaling uses the weighted mean and standard deviation).
 
         Returns
         -------
         self : FastNetRegressor
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, *, epochs=1):
-        """Run ``epochs`` epochs of gradient descent from the current weights.
+    def partial_fit(self, X, y, sample_weight=None, *, epochs=1):
+        """Run ``epochs`` epochs of the solver from the current weights.
 
         The first call (on an unfitted regressor) fixes the target scaling. ``tol`` and
         ``max_epochs`` do not apply here.
@@ -827,7 +1016,7 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         -------
         self : FastNetRegressor
         """
-        return self._fit(X, y, incremental=True, epochs=epochs)
+        return self._fit(X, y, incremental=True, epochs=epochs, sample_weight=sample_weight)
 
     def _check_params(self) -> dict:
         p = super()._check_params()
@@ -845,10 +1034,12 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
     def _loss_and_output(self, p: dict) -> tuple[str, str]:
         return p["loss"], p["output"]
 
-    def _encode_y(self, y, p: dict, *, reset: bool, classes, incremental: bool) -> np.ndarray:
-        """Scaled targets ``(n, n_outputs)``: standardised for a linear output, mapped onto
-        [0, 1] for a sigmoid one (as they are with ``scale_targets=False``); sets the scaling
-        on ``reset``, and keeps it when continuing."""
+    def _encode_y(self, y, p: dict, *, reset: bool, classes, incremental: bool,
+                  sample_weight=None) -> np.ndarray:  # fmt: skip
+        """Scaled targets ``(n, n_outputs)``: standardised (by the ``sample_weight``-weighted
+        mean and standard deviation) for a linear output, mapped onto [0, 1] for a sigmoid one
+        (as they are with ``scale_targets=False``); sets the scaling on ``reset``, and keeps it
+        when continuing."""
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         sigmoid = p["output"] == "sigmoid"
         activation = "logistic" if sigmoid else "identity"
@@ -861,8 +1052,9 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
                 span = hi - lo
                 self.target_offset_, self.target_scale_ = lo, np.where(span > 0, span, 1.0)
             else:
-                std = Y.std(axis=0)
-                self.target_offset_ = Y.mean(axis=0)
+                mean = np.average(Y, axis=0, weights=sample_weight)
+                std = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=sample_weight))
+                self.target_offset_ = mean
                 self.target_scale_ = np.where(std > 0, std, 1.0)
             self.n_outputs_ = Y.shape[1]
             self.out_activation_ = activation

@@ -217,7 +217,7 @@ def test_the_callers_weights_are_not_modified():
         (np.r_[np.inf, np.ones(40)], ValueError, "sample_weight contains NaN or infinity"),
         (np.ones(40), ValueError, "sample_weight has 40 values but X has 41 samples"),
         (np.ones((41, 1)), ValueError, "sample_weight must be 1-D"),
-        (np.zeros(41), ValueError, "sample_weight must have a positive sum"),
+        (np.zeros(41), ValueError, "sample_weight is all zero"),
         (np.array(["a"] * 41), TypeError, "sample_weight must be numeric"),
     ],
 )

@@ -26,6 +26,9 @@ one module and one line in ``BACKENDS``.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+
+import numpy as np
 
 #: Status codes of a runner (the kernels' codes).
 RAN_ALL, CONVERGED, DIVERGED = 0, 1, 2
@@ -38,6 +41,32 @@ BACKENDS = {
 }
 #: The backends a ``Network`` can be built with; ``dask`` is chosen by the data's type.
 LOCAL_BACKENDS = ("numba", "numpy")
+
+
+#: Validation metrics (the kernels' codes, ``_kernels.ACCURACY`` and ``R2``).
+ACCURACY, R2 = 1, 2
+
+
+@dataclass
+class Validation:
+    """Held-out rows for a runner (``runner(..., validation=)``): checked ``X`` ``(n_v, d)``,
+    ``Y`` ``(n_v, k)``, row ``weights`` (``None``: all 1), the ``metric`` (``ACCURACY``:
+    scikit-learn's classifier score, every output on the right side of 0.5 or the softmax's
+    arg-max right; ``R2``: its regressor score), whether the score stops training (``early``),
+    and the state carried across blocks: ``vstate = [best score, epochs without improvement,
+    sum of weights, last score, ss_tot...]`` (``ss_tot``: each output's weighted total sum of
+    squares), ``pbest`` (the parameters of the best score) and ``record`` (``(epochs, 2)``:
+    the held-out loss and score after each epoch, row ``e`` for the runner's ``e``-th epoch).
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    weights: np.ndarray | None
+    metric: int
+    early: bool
+    vstate: np.ndarray
+    pbest: np.ndarray
+    record: np.ndarray
 
 
 class EvaluationError(RuntimeError):

@@ -21,13 +21,14 @@ class NumbaBackend:
         self.output = output
 
     def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state,
-               sample_weight=None, alpha=0.0):  # fmt: skip
+               sample_weight=None, alpha=0.0, validation=None):  # fmt: skip
         engine = Engine.acquire(self.layers, X.shape[0], self.dtype)
         try:
             run = engine.trainer(params, X.ravel(), Y.ravel(), loss.kernel, optimizer, vec,
                                  scal, tol, n_iter_no_change, stop_state,
                                  output=loss.output_code, weights=sample_weight,
-                                 alpha=alpha, loss_w=loss.weighted)  # fmt: skip
+                                 alpha=alpha, loss_w=loss.weighted,
+                                 validation=validation)  # fmt: skip
         except BaseException:
             engine.release()
             raise

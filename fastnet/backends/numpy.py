@@ -14,9 +14,10 @@ import numpy as np
 from .. import reference
 from .._layout import Layout
 from ..optim import ADAM_CODE, GD_CODE, LBFGS_CODE, RPROP_CODE, Optimizer
-from . import CONVERGED, DIVERGED, RAN_ALL, EvaluationError
+from . import CONVERGED, DIVERGED, R2, RAN_ALL, EvaluationError, Validation
 
 LossGrad = Callable[[np.ndarray], tuple[np.floating, np.ndarray]]
+Validate = Callable[[np.ndarray], tuple[float, float]]
 
 
 def stopping_rule(state: np.ndarray, loss: float, tol: float, n_iter_no_change: int) -> bool:
@@ -32,6 +33,46 @@ def stopping_rule(state: np.ndarray, loss: float, tol: float, n_iter_no_change: 
     state[1] = state[1] + 1 if loss > state[0] - tol else 0
     state[0] = min(state[0], loss)
     return state[1] > n_iter_no_change
+
+
+def held_out_score(validation: Validation, P: np.ndarray, softmax: bool) -> float:
+    """``validation.metric``'s score of the outputs ``P`` ``(n_v, k)`` (as ``_kernels.validate``
+    computes it): scikit-learn's weighted accuracy (of the arg-max for a ``softmax`` output),
+    or its R^2 averaged over the outputs."""
+    Y = validation.Y
+    w = np.ones(len(Y)) if validation.weights is None else validation.weights.astype(np.float64)
+    total = validation.vstate[2]
+    if validation.metric == R2:
+        ss_res = (w[:, None] * (P.astype(np.float64) - Y) ** 2).sum(axis=0)
+        ss_tot = validation.vstate[4:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+        return float(np.mean(r2))
+    if softmax:
+        right = np.argmax(P, axis=1) == np.argmax(Y, axis=1)
+    else:
+        right = np.all((P > 0.5) == (Y > 0.5), axis=1)
+    return float(np.dot(w, right) / total)
+
+
+def end_epoch(validation: Validation | None, validate: Validate | None, params, e: int,
+              loss: float, state, tol: float, n_iter_no_change: int) -> bool:  # fmt: skip
+    """``_kernels.end_epoch`` for the runners written in Python: record the held-out loss and
+    score of ``params`` (the end of the runner's epoch ``e``), and say whether to stop."""
+    if validation is None:
+        return stopping_rule(state, loss, tol, n_iter_no_change)
+    vloss, score = validate(params)
+    validation.record[e] = vloss, score
+    v = validation.vstate
+    v[3] = score
+    if not validation.early:
+        return stopping_rule(state, loss, tol, n_iter_no_change)
+    if tol >= 0:
+        v[1] = v[1] + 1 if score < v[0] + tol else 0
+    if score > v[0]:
+        v[0] = score
+        validation.pbest[...] = params
+    return tol >= 0 and v[1] > n_iter_no_change
 
 
 def python_update(optimizer: Optimizer, p, g, vec, scal):
@@ -60,13 +101,17 @@ def python_runner(
     tol: float,
     n_iter_no_change: int,
     stop_state: np.ndarray,
+    validation: Validation | None = None,
+    validate: Validate | None = None,
 ):
-    """``run(epochs, hist) -> (epochs_run, status)`` over a Python ``loss_grad(params)``.
+    """``run(epochs, hist) -> (epochs_run, status)`` over a Python ``loss_grad(params)``;
+    with a ``validation``, ``validate(params) -> (held-out loss, score)`` after each epoch.
 
     An ``EvaluationError`` of ``loss_grad`` becomes a ``RuntimeError`` naming the epoch that
     failed, with ``epochs_run`` (this block's completed epochs) for the driver's ``history_``.
     """
     applied = 0  # epochs completed by this runner, across blocks
+    recorded = 0  # epochs whose held-out loss and score are recorded
 
     def run(epochs: int, hist: np.ndarray) -> tuple[int, int]:
         nonlocal applied
@@ -81,11 +126,20 @@ def python_runner(
                 error.epochs_run = e
                 raise error from exc
             if status is not None:
+                if status[1] == CONVERGED:  # an L-BFGS minimum: ``params`` stay, validated
+                    _end(hist[e])
                 return status
             applied += 1
-            if stopping_rule(stop_state, hist[e], tol, n_iter_no_change):
+            if _end(hist[e]):
                 return e + 1, CONVERGED
         return epochs, RAN_ALL
+
+    def _end(loss) -> bool:
+        nonlocal recorded
+        stop = end_epoch(validation, validate, params, recorded, loss, stop_state, tol,
+                         n_iter_no_change)  # fmt: skip
+        recorded += 1
+        return stop
 
     def _epoch(e: int, hist: np.ndarray):
         if optimizer.code == LBFGS_CODE:
@@ -132,12 +186,34 @@ class NumpyBackend:
         return self.dtype.type(J), self.layout.flatten(grads, self.dtype)
 
     def runner(self, params, X, Y, loss, optimizer, vec, scal, tol, n_iter_no_change, stop_state,
-               sample_weight=None, alpha=0.0):  # fmt: skip
+               sample_weight=None, alpha=0.0, validation=None):  # fmt: skip
         def loss_grad(p):
             return self.loss_grad(p, X, Y, loss, sample_weight, alpha)
 
         return python_runner(loss_grad, params, optimizer, vec, scal, tol, n_iter_no_change,
-                             stop_state)  # fmt: skip
+                             stop_state, validation, self.validator(validation, loss))  # fmt: skip
+
+    def validator(self, validation: Validation | None, loss) -> Validate | None:
+        """``validate(params) -> (loss, score)`` on the held-out rows, by the textbook maths."""
+        if validation is None:
+            return None
+
+        def validate(p):
+            activations, z = reference.forward(self.layout.views(p), validation.X, self.output)
+            P = activations[-1]
+            if self.output == "softmax":
+                z = reference.log_softmax(z)
+            G = np.empty_like(P)
+            Y, w = validation.Y, validation.weights
+            if w is None:
+                total = loss.reference(z.ravel(), P.ravel(), Y.ravel(), G.reshape(-1))
+            else:
+                rows = [loss.reference(z[i], P[i], Y[i], G[i]) for i in range(len(Y))]
+                total = np.dot(np.asarray(rows, np.float64), w.astype(np.float64))
+            score = held_out_score(validation, P, self.output == "softmax")
+            return float(total) / validation.vstate[2], score
+
+        return validate
 
     def predict(self, params, X):
         activations, _ = reference.forward(self.layout.views(params), X, self.output)
