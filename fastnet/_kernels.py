@@ -680,6 +680,26 @@ def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo):
 
 
 @jit
+def block_loss(z, p, y, w, delta, k, loss_fn, loss_w, native_w):
+    """The loss of a block's outputs (``k`` per row) and its ``dJ/dz`` in ``delta``, the rows
+    weighted by ``w`` (empty: unweighted): by the loss's weighted form ``loss_w`` when it has
+    one (``native_w``: the built-in losses), else by its block function on each row alone."""
+    if w.shape[0] == 0:
+        return loss_fn(z, p, y, delta)
+    if native_w:
+        return loss_w(z, p, y, w, delta)
+    total = z.dtype.type(0)
+    for i in range(w.shape[0]):
+        o = i * k
+        t = loss_fn(z[o : o + k], p[o : o + k], y[o : o + k], delta[o : o + k])
+        wi = w[i]
+        total += wi * t
+        for j in range(o, o + k):
+            delta[j] *= wi
+    return total
+
+
+@jit
 def backward_block(params, x, y, w, sizes, offs, blas, aoff, m, act, zo, d1, d2, gtmp, g, loss_fn,
                    loss_w, native_w, output):  # fmt: skip
     """Loss and backprop of one forward-passed row block; adds ``dJ/dparams`` (unscaled) to ``g``.
@@ -687,9 +707,7 @@ def backward_block(params, x, y, w, sizes, offs, blas, aoff, m, act, zo, d1, d2,
     ``output`` (``SIGMOID_OUT``, ``SOFTMAX_OUT``, ``LINEAR_OUT``) is the output layer's
     activation: the forward pass leaves sigmoids and logits, which ``output_activation``
     replaces for the other two (see there for what the loss then receives).
-    ``w``: the block's row weights (empty: every row weighs 1). A weighted row's loss and delta
-    are its unweighted ones times its weight: by the loss's weighted form ``loss_w`` when it has
-    one (``native_w``: the built-in losses), else by its block function on each row alone.
+    ``w``: the block's row weights (empty: every row weighs 1); see ``block_loss``.
     Returns the block's (weighted) summed loss.
     """
     n_layers = sizes.shape[0] - 1
@@ -697,20 +715,8 @@ def backward_block(params, x, y, w, sizes, offs, blas, aoff, m, act, zo, d1, d2,
     top = aoff[n_layers - 1]
     if output != SIGMOID_OUT:
         output_activation(zo[: m * k], act[top : top + m * k], m, k, output)
-    if w.shape[0] == 0:
-        total = loss_fn(zo[: m * k], act[top : top + m * k], y, d1[: m * k])
-    elif native_w:
-        total = loss_w(zo[: m * k], act[top : top + m * k], y, w, d1[: m * k])
-    else:
-        total = zo.dtype.type(0)
-        for i in range(m):
-            o = top + i * k
-            t = loss_fn(zo[i * k : i * k + k], act[o : o + k], y[i * k : i * k + k],
-                        d1[i * k : i * k + k])  # fmt: skip
-            wi = w[i]
-            total += wi * t
-            for j in range(i * k, i * k + k):
-                d1[j] *= wi
+    total = block_loss(zo[: m * k], act[top : top + m * k], y, w, d1[: m * k], k, loss_fn, loss_w,
+                       native_w)  # fmt: skip
     if output == SOFTMAX_OUT:
         softmax_delta(act[top : top + m * k], d1[: m * k], m, k)
     b_top = offs[n_layers - 1] + sizes[n_layers - 1] * k
@@ -839,15 +845,8 @@ def chunk_validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, r0, r1, act,
             output_activation(zo[: m * k], act[top : top + m * k], m, k, output)
         p = act[top : top + m * k]
         y = Y[s * k : e * k]
-        if Wr.shape[0] == 0:
-            total += loss_fn(zo[: m * k], p, y, d1[: m * k])
-        elif native_w:
-            total += loss_w(zo[: m * k], p, y, Wr[s:e], d1[: m * k])
-        else:
-            for i in range(m):
-                o = i * k
-                total += Wr[s + i] * loss_fn(zo[o : o + k], p[o : o + k], y[o : o + k],
-                                             d1[o : o + k])  # fmt: skip
+        w = Wr[s:e] if Wr.shape[0] else Wr
+        total += block_loss(zo[: m * k], p, y, w, d1[: m * k], k, loss_fn, loss_w, native_w)
         for i in range(m):
             wi = 1.0 if Wr.shape[0] == 0 else np.float64(Wr[s + i])
             o = i * k
