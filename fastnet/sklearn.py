@@ -87,7 +87,11 @@ SOLVERS = {
     "adam": (optim.Adam, 0.001),
     "rprop": (optim.Rprop, 0.1),
     "lbfgs": (optim.LBFGS, None),
+    # scikit-learn's name: momentum, Nesterov's with nesterovs_momentum=True, its default step
+    "sgd": (optim.Momentum, 0.001),
 }
+#: scikit-learn's ``max_fun`` default (fastnet bounds L-BFGS by ``max_iter`` only).
+MAX_FUN = 15000
 #: fastnet.optim's argument names -> the estimators' (scikit-learn's), for error messages;
 #: ``lr``/``step0`` become whichever of ``learning_rate``/``learning_rate_init`` was set.
 _KNOB_NAMES = {"beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
@@ -126,6 +130,17 @@ def _check_step_name(value: object, name: str) -> object:
             "learning_rate is the step size here (a float, scikit-learn's learning_rate_init), "
             "or scikit-learn's schedule 'constant': fastnet's step is constant, there is no "
             f"{value!r} schedule"
+        )
+    return value
+
+
+def _check_max_fun(max_fun: object) -> int:
+    """scikit-learn's ``max_fun``: only its default, which fastnet's L-BFGS never reaches."""
+    value = check_int(max_fun, "max_fun", 1)
+    if value != MAX_FUN:
+        raise ValueError(
+            f"max_fun={value} is not supported: fastnet's L-BFGS is bounded by max_iter (its "
+            f"evaluations are counted in network_.n_evals_); leave max_fun={MAX_FUN}"
         )
     return value
 
@@ -195,7 +210,9 @@ class _BaseFastNet(BaseEstimator):
             "adam": {"lr": lr, "beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon},
             "rprop": {"step0": lr},
             "lbfgs": {},
-        }[solver]
+            "sgd": {"lr": lr, "momentum": self.momentum,
+                    "nesterov": check_bool(self.nesterovs_momentum, "nesterovs_momentum")},
+        }[solver]  # fmt: skip
         try:
             return cls(**kwargs)
         except (TypeError, ValueError) as exc:
@@ -230,6 +247,8 @@ class _BaseFastNet(BaseEstimator):
             "alpha": check_float(self.alpha, "alpha", positive=False),
             "early_stopping": check_bool(self.early_stopping, "early_stopping"),
             "validation_fraction": _check_fraction(self.validation_fraction),
+            "power_t": check_float(self.power_t, "power_t", positive=False),
+            "max_fun": _check_max_fun(self.max_fun),
         }
 
     def _fit(self, X, y, *, incremental: bool, epochs: int | None = None, classes=None,
@@ -453,20 +472,22 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         Widths of the hidden layers; ``()`` gives logistic regression.
     loss : {"log", "mse"}, default="log"
         Training loss (aliases as in :class:`fastnet.Network`).
-    solver : {"gd", "momentum", "nesterov", "adam", "rprop", "lbfgs"}, default="lbfgs"
+    solver : {"gd", "momentum", "nesterov", "adam", "rprop", "lbfgs", "sgd"}, default="lbfgs"
         The optimizer (``fastnet.optim``): gradient descent, heavy-ball or Nesterov momentum
-        (scikit-learn's ``sgd`` on full batches), Adam (scikit-learn's), iRprop- or L-BFGS
-        with a strong Wolfe line search.
+        (scikit-learn's ``sgd`` on full batches; ``"sgd"`` itself is heavy-ball or Nesterov
+        by ``nesterovs_momentum``), Adam (scikit-learn's), iRprop- or L-BFGS with a strong
+        Wolfe line search.
     learning_rate : float or None, default=None
         Step size; ``None`` is the solver's default: 0.5 for ``gd``, 0.1 for ``momentum`` and
         ``nesterov``, 0.001 for ``adam``; the initial step for ``rprop`` (0.1). Not used by
         ``lbfgs`` (setting it is an error). Unlike scikit-learn's ``learning_rate`` (a
-        schedule) this is the step itself: the step is always constant.
+        schedule) this is the step itself: the step is always constant, and scikit-learn's
+        ``"constant"`` (its only schedule here) is accepted, meaning "not set here".
     learning_rate_init : float or None, default=None
         scikit-learn's name for ``learning_rate``: set either one (both, to different values,
-        is a ``ValueError``).
+        is a ``ValueError``). Ignored by ``lbfgs``, as in scikit-learn.
     momentum : float, default=0.9
-        Momentum of ``momentum``/``nesterov``, in [0, 1).
+        Momentum of ``momentum``/``nesterov``/``sgd``, in [0, 1).
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates, in [0, 1), and its ``epsilon`` > 0.
     max_epochs : int or None, default=None
@@ -508,6 +529,31 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
     shuffle : bool, default=False
         For scikit-learn's keyword; any bool is accepted and changes nothing: with full
         batches every epoch sums over all rows, so shuffling them could only reorder that sum.
+    alpha : float, default=0.0
+        scikit-learn's L2 penalty ``alpha / (2 n) * sum(W^2)`` over the weight matrices (not
+        the biases; ``n`` the sum of the sample weights), added to the loss and its gradient.
+        scikit-learn's default is 1e-4; fastnet's trains the loss unpenalised.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (scikit-learn's ``train_test_split`` with
+        a fresh ``RandomState(random_state)``), count ``n_iter_no_change`` on their score
+        (``score``: accuracy, or R^2 for the regressor) instead of the training loss, and keep
+        the weights of the best score (scikit-learn's rule). ``partial_fit`` then raises.
+    validation_fraction : float, default=0.1
+        The held-out share of the rows for ``early_stopping``, in (0, 1).
+    nesterovs_momentum : bool, default=True
+        scikit-learn's: with ``solver="sgd"`` (momentum, scikit-learn's name, its default step
+        0.001), Nesterov's momentum.
+    power_t : float, default=0.5
+        For scikit-learn's keyword: the exponent of its ``"invscaling"`` schedule, which
+        fastnet does not have (its step is constant), so it changes nothing.
+    max_fun : int, default=15000
+        For scikit-learn's keyword: only the default is accepted; fastnet's L-BFGS is bounded
+        by ``max_iter`` (``network_.n_evals_`` counts its evaluations).
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the classes: each row's weight is its ``sample_weight`` times its class's
+        (``"balanced"``: ``n_samples / (n_classes * count)``, scikit-learn's
+        ``compute_class_weight``; a dict ``{label: weight}``, unnamed classes weigh 1). Not for
+        multi-label targets, and ``"balanced"`` not with ``partial_fit``.
 
     Attributes
     ----------
@@ -521,7 +567,13 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         Training loss of every epoch (before its update), across ``warm_start`` fits and
         ``partial_fit`` calls.
     n_iter_ : int
-        Epochs run in total (the length of ``loss_curve_``).
+        Epochs run by the last ``fit`` or ``partial_fit`` call (as in scikit-learn;
+        ``loss_curve_`` holds every epoch).
+    validation_scores_ : list of float or None
+        With ``early_stopping``: the held-out score after every epoch (across ``warm_start``
+        fits); ``None`` without.
+    best_validation_score_ : float or None
+        With ``early_stopping``: the best of them, whose weights the network holds.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -555,6 +607,9 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         early_stopping=False,
         validation_fraction=0.1,
         class_weight=None,
+        nesterovs_momentum=True,
+        power_t=0.5,
+        max_fun=MAX_FUN,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
@@ -581,6 +636,9 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.class_weight = class_weight
+        self.nesterovs_momentum = nesterovs_momentum
+        self.power_t = power_t
+        self.max_fun = max_fun
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``X`` ``(n, d)`` and labels ``y`` ``(n,)`` or ``(n, k)`` 0/1 (multi-label).
@@ -849,20 +907,22 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         (delta 1, in standardised units), for ``output="sigmoid"`` ``"mse"`` or ``"log"``
         (cross-entropy with soft targets); or a loss ``fastnet.register_loss`` registered for
         that output. A loss that does not take the output is a ``ValueError`` naming both.
-    solver : {"gd", "momentum", "nesterov", "adam", "rprop", "lbfgs"}, default="lbfgs"
+    solver : {"gd", "momentum", "nesterov", "adam", "rprop", "lbfgs", "sgd"}, default="lbfgs"
         The optimizer (``fastnet.optim``): gradient descent, heavy-ball or Nesterov momentum
-        (scikit-learn's ``sgd`` on full batches), Adam (scikit-learn's), iRprop- or L-BFGS
-        with a strong Wolfe line search.
+        (scikit-learn's ``sgd`` on full batches; ``"sgd"`` itself is heavy-ball or Nesterov
+        by ``nesterovs_momentum``), Adam (scikit-learn's), iRprop- or L-BFGS with a strong
+        Wolfe line search.
     learning_rate : float or None, default=None
         Step size; ``None`` is the solver's default: 0.5 for ``gd``, 0.1 for ``momentum`` and
         ``nesterov``, 0.001 for ``adam``; the initial step for ``rprop`` (0.1). Not used by
         ``lbfgs`` (setting it is an error). Unlike scikit-learn's ``learning_rate`` (a
-        schedule) this is the step itself: the step is always constant.
+        schedule) this is the step itself: the step is always constant, and scikit-learn's
+        ``"constant"`` (its only schedule here) is accepted, meaning "not set here".
     learning_rate_init : float or None, default=None
         scikit-learn's name for ``learning_rate``: set either one (both, to different values,
-        is a ``ValueError``).
+        is a ``ValueError``). Ignored by ``lbfgs``, as in scikit-learn.
     momentum : float, default=0.9
-        Momentum of ``momentum``/``nesterov``, in [0, 1).
+        Momentum of ``momentum``/``nesterov``/``sgd``, in [0, 1).
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates, in [0, 1), and its ``epsilon`` > 0.
     max_epochs : int or None, default=None
@@ -905,6 +965,26 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
     shuffle : bool, default=False
         For scikit-learn's keyword; any bool is accepted and changes nothing: with full
         batches every epoch sums over all rows, so shuffling them could only reorder that sum.
+    alpha : float, default=0.0
+        scikit-learn's L2 penalty ``alpha / (2 n) * sum(W^2)`` over the weight matrices (not
+        the biases; ``n`` the sum of the sample weights), added to the loss and its gradient.
+        scikit-learn's default is 1e-4; fastnet's trains the loss unpenalised.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (scikit-learn's ``train_test_split`` with
+        a fresh ``RandomState(random_state)``), count ``n_iter_no_change`` on their score
+        (``score``: accuracy, or R^2 for the regressor) instead of the training loss, and keep
+        the weights of the best score (scikit-learn's rule). ``partial_fit`` then raises.
+    validation_fraction : float, default=0.1
+        The held-out share of the rows for ``early_stopping``, in (0, 1).
+    nesterovs_momentum : bool, default=True
+        scikit-learn's: with ``solver="sgd"`` (momentum, scikit-learn's name, its default step
+        0.001), Nesterov's momentum.
+    power_t : float, default=0.5
+        For scikit-learn's keyword: the exponent of its ``"invscaling"`` schedule, which
+        fastnet does not have (its step is constant), so it changes nothing.
+    max_fun : int, default=15000
+        For scikit-learn's keyword: only the default is accepted; fastnet's L-BFGS is bounded
+        by ``max_iter`` (``network_.n_evals_`` counts its evaluations).
     output : {"linear", "sigmoid"}, default="linear"
         The output layer: ``"linear"`` (the identity, as ``MLPRegressor``'s) or ``"sigmoid"``
         (outputs in [0, 1]; see above for the target scaling of each). Continuing training
@@ -928,7 +1008,13 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         Training loss of every epoch (before its update, scaled units), across ``warm_start``
         fits and ``partial_fit`` calls.
     n_iter_ : int
-        Epochs run in total (the length of ``loss_curve_``).
+        Epochs run by the last ``fit`` or ``partial_fit`` call (as in scikit-learn;
+        ``loss_curve_`` holds every epoch).
+    validation_scores_ : list of float or None
+        With ``early_stopping``: the held-out score after every epoch (across ``warm_start``
+        fits); ``None`` without.
+    best_validation_score_ : float or None
+        With ``early_stopping``: the best of them, whose weights the network holds.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -963,6 +1049,9 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         alpha=0.0,
         early_stopping=False,
         validation_fraction=0.1,
+        nesterovs_momentum=True,
+        power_t=0.5,
+        max_fun=MAX_FUN,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
@@ -990,6 +1079,9 @@ class FastNetRegressor(RegressorMixin, _BaseFastNet):
         self.alpha = alpha
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.nesterovs_momentum = nesterovs_momentum
+        self.power_t = power_t
+        self.max_fun = max_fun
 
     #: Early stopping scores the held-out rows by R^2 (``score``), for either output layer.
     _validation_metric = "r2"

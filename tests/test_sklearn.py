@@ -535,11 +535,12 @@ SOLVER_OPTIMIZERS = {
     "adam": fastnet.optim.Adam(lr=0.001),
     "rprop": fastnet.optim.Rprop(step0=0.1),
     "lbfgs": fastnet.optim.LBFGS(),
+    "sgd": fastnet.optim.Momentum(lr=0.001, momentum=0.9, nesterov=True),  # scikit-learn's
 }
 
 
 def test_every_solver_is_tested():
-    assert set(SOLVER_OPTIMIZERS) == set(SOLVERS) == set(fastnet.optim.OPTIMIZERS)
+    assert set(SOLVER_OPTIMIZERS) == set(SOLVERS) == set(fastnet.optim.OPTIMIZERS) | {"sgd"}
 
 
 @pytest.mark.parametrize("solver", sorted(SOLVER_OPTIMIZERS))
@@ -572,7 +573,7 @@ def test_scikit_learn_knob_names_reach_the_optimizer():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"solver": "sgd"}, "solver must be one of"),
+        ({"solver": "newton"}, "solver must be one of"),
         ({"solver": "lbfgs", "learning_rate": 0.1}, "learning_rate does not apply to solver"),
         ({"solver": "momentum", "momentum": 1.0}, "momentum must satisfy 0 <= momentum < 1"),
         ({"solver": "adam", "beta_1": -0.1}, "beta_1 must satisfy 0 <= beta_1 < 1"),

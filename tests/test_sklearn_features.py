@@ -8,9 +8,10 @@ import pytest
 from conftest import sklearn_mlp_from
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 from sklearn.utils.class_weight import compute_sample_weight
 
-from fastnet import Network
+from fastnet import Network, optim
 from fastnet.sklearn import FastNetClassifier, FastNetRegressor
 
 
@@ -232,3 +233,32 @@ def test_lbfgs_ignores_learning_rate_init_and_constant_is_the_schedule():
     gd = FastNetClassifier(solver="gd", learning_rate="constant", learning_rate_init=0.2,
                            max_iter=5, tol=None).fit(X, y)  # fmt: skip
     assert gd.network_.optimizer.lr == 0.2
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_every_mlp_classifier_parameter_works_unchanged(nesterov):
+    # all of MLPClassifier's parameters (its get_params), for a logistic full-batch sgd network
+    X, y = small_data()
+    sk_params = MLPClassifier(hidden_layer_sizes=(5,), activation="logistic", solver="sgd",
+                              batch_size=len(X), learning_rate_init=0.2, alpha=1e-3,
+                              nesterovs_momentum=nesterov, max_iter=80, shuffle=False,
+                              random_state=4).get_params()  # fmt: skip
+    clf = FastNetClassifier(**sk_params).fit(X, y)
+    assert clf.get_params().items() >= sk_params.items()
+    assert clf.network_.optimizer == optim.Momentum(lr=0.2, momentum=0.9, nesterov=nesterov)
+    sk = _twin(
+        clf,
+        X,
+        y,
+        **{
+            k: sk_params[k]
+            for k in ("solver", "learning_rate_init", "alpha", "momentum", "nesterovs_momentum")
+        },
+    )
+    _assert_same_model(clf, sk)
+
+
+def test_max_fun_other_than_the_default_is_refused():
+    X, y = small_data()
+    with pytest.raises(ValueError, match="max_fun=100 is not supported: fastnet's L-BFGS"):
+        FastNetClassifier(max_fun=100).fit(X, y)
