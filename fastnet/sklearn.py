@@ -763,10 +763,10 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         return np.maximum(P, np.finfo(P.dtype).tiny)
 
     def predict_log_proba(self, X):
-        """Log of ``predict_proba``, computed from the output logits: exact where the
-        probabilities round to 1 (``log p`` of a saturated class is ``-logaddexp(0, -z)``, not
-        ``log(1.0) = 0``) and finite where they round to 0, floored at ``log(finfo.tiny)``
-        as ``predict_proba`` is at ``finfo.tiny`` (so that both agree)."""
+        """Log-probabilities, computed from the output logits: exact where ``predict_proba``
+        rounds to 1 (``log p`` of a saturated class is ``-logaddexp(0, -z)``, not
+        ``log(1.0) = 0``) or to 0, so there it is not ``log(predict_proba)`` (scikit-learn's
+        definition); floored at ``log(finfo.tiny)``, the log of ``predict_proba``'s floor."""
         net = getattr(self, "network_", None)
         if net is None:
             check_is_fitted(self, "network_")
