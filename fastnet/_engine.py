@@ -57,6 +57,15 @@ BLAS_THREADED_MIN = 2**18
 _blas_controller: ThreadpoolController | None = None
 
 
+def kernel_input(X) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernels' ``X`` for checked inputs: the flat C-ordered rows of a dense ``(n, d)``
+    array, or a CSR matrix's ``(data, indices, indptr)`` (no copy either way; the kernels
+    multiply a sparse ``X`` sparsely, row block by row block: ``_kernels.block_of``)."""
+    if isinstance(X, np.ndarray):
+        return X.ravel()
+    return (X.data, X.indices, X.indptr)
+
+
 def block_rows(widest: int, blas: bool) -> int:
     """Rows per block for a network whose widest layer has ``widest`` units (``BLOCK_VALUES``)."""
     if not blas:
@@ -216,7 +225,8 @@ class Engine:
         self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn, scale=1.0, output=0,
         weights=None, alpha=0.0, loss_w=None,
     ):  # fmt: skip
-        """Loss and gradient over the rows of flat ``X``, both multiplied by ``scale``.
+        """Loss and gradient over the rows of ``X`` (``kernel_input``), both multiplied by
+        ``scale``.
 
         ``output`` is the output layer's code (``_kernels.SIGMOID_OUT``, ...); ``weights`` the
         rows' weights (``None``: all 1); ``alpha`` the L2 penalty's (scikit-learn's: ``alpha/2 *
@@ -289,7 +299,7 @@ class Engine:
 
     def predict(self, params: np.ndarray, X: np.ndarray, logits: bool = False) -> np.ndarray:
         """Output activations (``logits``: the output layer's logits, before its activation)
-        of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
+        of the rows of ``X`` (``kernel_input``), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
         args = (params, X, *self._common(), bool(logits), out)
         if self.serial:  # on this thread: no thread-pool calls (the parallel kernel's ~10 us)
@@ -303,6 +313,6 @@ class Engine:
         return out
 
     def predict_logits(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Output-layer logits (before its activation) of the rows of ``X`` (flat), as a flat
-        ``(n * k,)`` array."""
+        """Output-layer logits (before its activation) of the rows of ``X`` (``kernel_input``),
+        as a flat ``(n * k,)`` array."""
         return self.predict(params, X, logits=True)
