@@ -18,6 +18,7 @@ from test_validation import CALLS, raises
 import fastnet
 from fastnet import Network, _engine, _jit, _validation
 from fastnet.data import sparse_classification
+from fastnet.sklearn import FastNetClassifier, FastNetRegressor
 from fastnet.warmup import loss_output_pairs
 
 PAIRS = loss_output_pairs()
@@ -340,6 +341,36 @@ def test_the_dask_path_rejects_sparse_X():
     with pytest.raises(TypeError, match="fastnet.distributed.fit takes dense dask arrays"):
         distributed.fit(net, X, y)
     assert net.n_epochs_ == 0
+
+
+# ---------------------------------------------------------------------- the estimators
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_the_estimators_take_sparse_X(fmt):
+    X, y, _ = sparse_data()
+    Xs = X.asformat(fmt)
+    Xd = X.toarray()
+    kw = dict(hidden_layer_sizes=(HIDDEN,), solver="adam", max_iter=40, tol=None, random_state=0)
+    y3 = np.array(["a", "b", "c"])[sparse_data("softmax")[1]]
+    for est, target in ((FastNetClassifier, y), (FastNetClassifier, y3),
+                        (FastNetRegressor, sparse_data("linear")[1])):  # fmt: skip
+        a, b = est(**kw).fit(Xs, target), est(**kw).fit(Xd, target)
+        assert_close(a.loss_curve_, b.loss_curve_, 1e-12)
+        methods = ["predict", "score"]
+        if est is FastNetClassifier:
+            methods += ["predict_proba", "predict_log_proba"]
+        for name in methods:
+            got = getattr(a, name)(Xs, target) if name == "score" else getattr(a, name)(Xs)
+            want = getattr(b, name)(Xd, target) if name == "score" else getattr(b, name)(Xd)
+            if np.asarray(want).dtype.kind in "fc":
+                assert_close(got, want, 1e-12)
+            else:
+                np.testing.assert_array_equal(got, want)
+
+
+def test_a_float32_sparse_matrix_trains_the_estimator_in_float32():
+    X, y, _ = sparse_data(dtype=np.float32)
+    clf = FastNetClassifier(hidden_layer_sizes=(HIDDEN,), max_iter=5, tol=None).fit(X, y)
+    assert clf.network_.dtype == np.float32 and clf.predict_proba(X).dtype == np.float32
 
 
 # ---------------------------------------------------------------------- peak memory
