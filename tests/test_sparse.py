@@ -8,6 +8,7 @@ matrix is never written; bad sparse input is a clear error before anything compi
 fit's peak memory (``tracemalloc``) stays below the matrix's own size.
 """
 
+import json
 import tracemalloc
 
 import numpy as np
@@ -398,3 +399,42 @@ def test_a_sparse_fit_needs_less_memory_than_the_matrix_itself():
     assert net.history_[-1] < net.history_[0]
     assert fit_peak < matrix, (fit_peak, matrix)
     assert predict_peak < matrix, (predict_peak, matrix)
+
+
+# ---------------------------------------------------------------------- the report's table
+def _sparse_bench(impl, median_s, rss, traced):
+    extra = dict(implementation=impl, n=100_000, d=10_000, density=0.01, nnz=10_000_000,
+                 hidden=16, epochs=5, dtype="float64", matrix_bytes=120_000_000,
+                 peak_rss_bytes=rss, peak_traced_bytes=traced)  # fmt: skip
+    return {"group": "sparse", "name": f"test_sparse[{impl}]", "extra_info": extra,
+            "stats": {"median": median_s, "rounds": 3}}  # fmt: skip
+
+
+def test_the_report_prints_bench_sparse_results(tmp_path, capsys):
+    from fastnet import report
+
+    data = {
+        "machine_info": {"node": "box", "system": "Linux", "machine": "x86_64",
+                         "cpu": {"brand_raw": "Some CPU", "count": 2}},
+        "commit_info": {"id": "0123456789abcdef", "dirty": False},
+        "benchmarks": [_sparse_bench("scikit-learn", 4.0, 300_000_000, None),
+                       _sparse_bench("fastnet", 2.0, 24_000_000, 30_000_000)],
+        "datetime": "2026-01-01T00:00:00",
+    }  # fmt: skip
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(data))
+    rep = report.load(path)
+    assert rep["results"] == [] and len(rep["sparse"]) == 2
+    text = report.format_sparse(rep)
+    rows = {line.split("|")[0].strip(): [c.strip() for c in line.split("|")[1:]]
+            for line in text.splitlines()[2:] if "|" in line}  # fmt: skip
+    # ms per epoch = median / epochs; x fastnet = other / fastnet; (matrix + peak) / matrix
+    assert rows["fastnet"] == ["400", "1.00", "24.0", "1.20", "30.0", "1.25"]
+    assert rows["scikit-learn"] == ["800", "2.00", "300.0", "3.50", "–", "–"]
+    assert list(rows) == ["fastnet", "scikit-learn"]  # fastnet first, whatever the JSON's order
+    assert "100,000 x 10,000 CSR at 1% (10,000,000 values, 120.0 MB; dense 8.0 GB)" in text
+    assert "| fastnet | 400 | 1.00 | 24.0 | 1.20 | 30.0 | 1.25 |" in report.format_sparse(
+        rep, markdown=True
+    )
+    assert report.main(["--from", str(path)]) == 0
+    assert text in capsys.readouterr().out
