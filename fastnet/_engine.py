@@ -66,6 +66,15 @@ def chunk_bounds(n: int, rows: int) -> np.ndarray:
     return np.minimum(edges * rows, n).astype(np.int64)
 
 
+def kernel_input(X) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernels' ``X`` for checked inputs: the flat C-ordered rows of a dense ``(n, d)``
+    array, or a CSR matrix's ``(data, indices, indptr)`` (no copy either way; the kernels
+    multiply a sparse ``X`` sparsely, row block by row block: ``_kernels.block_of``)."""
+    if isinstance(X, np.ndarray):
+        return X.ravel()
+    return (X.data, X.indices, X.indptr)
+
+
 def block_rows(widest: int, blas: bool) -> int:
     """Rows per block for a network whose widest layer has ``widest`` units (``BLOCK_VALUES``)."""
     if not blas:
@@ -223,7 +232,8 @@ class Engine:
         self, params: np.ndarray, X: np.ndarray, Y: np.ndarray, loss_fn, scale=1.0, output=0,
         weights=None, alpha=0.0, loss_w=None,
     ):  # fmt: skip
-        """Loss and gradient over the rows of flat ``X``, both multiplied by ``scale``.
+        """Loss and gradient over the rows of ``X`` (``kernel_input``), both multiplied by
+        ``scale``.
 
         ``output`` is the output layer's code (``_kernels.SIGMOID_OUT``, ...); ``weights`` the
         rows' weights (``None``: all 1); ``alpha`` the L2 penalty's (scikit-learn's: ``alpha/2 *
@@ -266,7 +276,8 @@ class Engine:
         """The kernels' held-out arguments (``_kernels.end_epoch``); empty ones, of the same
         types as the training data's, without ``validation``."""
         if validation is None:
-            return (X[:0], Y[:0], weights[:0], np.zeros(1, np.int64), _kernels.NO_VALIDATION,
+            none = (X[0][:0], X[1][:0], X[2][:1]) if isinstance(X, tuple) else X[:0]
+            return (none, Y[:0], weights[:0], np.zeros(1, np.int64), _kernels.NO_VALIDATION,
                     False, np.zeros((1, 1)), np.zeros(4), np.zeros((0, 2)),
                     self.g[:0])  # fmt: skip
         v = validation
@@ -275,7 +286,7 @@ class Engine:
         width = 1 + (k if v.metric == _kernels.R2 else 1)
         vacc = np.zeros((bounds.shape[0], width))  # a row per chunk, and one for their sum
         vw = weights[:0] if v.weights is None else v.weights
-        return (v.X.ravel(), v.Y.ravel(), vw, bounds, int(v.metric), bool(v.early), vacc,
+        return (kernel_input(v.X), v.Y.ravel(), vw, bounds, int(v.metric), bool(v.early), vacc,
                 v.vstate, v.record, v.pbest)  # fmt: skip
 
     def trainer(
@@ -321,7 +332,7 @@ class Engine:
 
     def predict(self, params: np.ndarray, X: np.ndarray, logits: bool = False) -> np.ndarray:
         """Output activations (``logits``: the output layer's logits, before its activation)
-        of the rows of ``X`` (flat), as a flat ``(n * k,)`` array."""
+        of the rows of ``X`` (``kernel_input``), as a flat ``(n * k,)`` array."""
         out = np.empty(self.n * int(self.sizes[-1]), self.dtype)
         args = (params, X, *self._common(), bool(logits), out)
         if self.serial:  # on this thread: no thread-pool calls (the parallel kernel's ~10 us)
@@ -335,6 +346,6 @@ class Engine:
         return out
 
     def predict_logits(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Output-layer logits (before its activation) of the rows of ``X`` (flat), as a flat
-        ``(n * k,)`` array."""
+        """Output-layer logits (before its activation) of the rows of ``X`` (``kernel_input``),
+        as a flat ``(n * k,)`` array."""
         return self.predict(params, X, logits=True)

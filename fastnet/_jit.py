@@ -77,6 +77,8 @@ def type_key(a) -> object:
         return (a.dtype.str, a.ndim, layout, f.writeable, f.aligned)
     if isinstance(a, FirstClass):
         return a.type
+    if isinstance(a, tuple):  # a CSR matrix's (data, indices, indptr): typed per element
+        return tuple(map(type_key, a))
     return type(a)
 
 

@@ -11,7 +11,11 @@ Layout (built by ``_engine.Engine``):
 * ``sizes`` -- the layer widths ``(d, h1, ..., k)``; ``blas[l]`` says whether layer ``l``'s
   products go to BLAS (``np.dot``: large layers are GEMM-bound) or to explicit loops (small
   layers are call-overhead-bound). ``Engine`` chooses, from measurements (README).
-* ``X``, ``Y`` -- the flattened, C-ordered ``(n, d)`` inputs and ``(n, k)`` targets.
+* ``X``, ``Y`` -- the flattened, C-ordered ``(n, d)`` inputs and ``(n, k)`` targets. ``X``
+  may instead be a CSR matrix's ``(data, indices, indptr)``: only the first layer reads the
+  inputs, through ``block_of``, ``input_forward`` and ``input_grad``, whose dense and sparse
+  forms are chosen by ``X``'s type, so every kernel compiles a second specialisation for sparse
+  inputs when (and only when) one is used (see "the input layer" below).
 * Rows are processed in blocks of ``rows``; ``bounds`` splits the rows into chunks (aligned to
   ``rows``) that depend on ``n`` and the layer widths only. Each chunk accumulates its own
   gradient sum, and the chunk sums are added in a fixed order, so results are bit-identical
@@ -33,6 +37,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import get_thread_id, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from ._jit import JIT_OPTIONS, jit, parallel_jit, start_threading_layer
@@ -661,22 +666,189 @@ def dense_backprop(delta, W, prev, out, gb_prev, blas):
             gb_prev[p] += v
 
 
+# ----------------------------------------------------------------------------- the input layer
+# Only layer 0 reads ``X``: its forward product and its weight gradient (nothing propagates
+# into the inputs). These three functions are that contact, for both kinds of ``X``: the flat
+# dense rows, or a CSR matrix ``(data, indices, indptr)`` (``Network`` validates it: indices in
+# ``[0, d)``, ``indptr`` non-decreasing from 0, finite data). A sparse block is multiplied
+# sparsely, never densified: ``nnz * fo`` multiply-adds instead of ``m * d * fo``, and no
+# ``m x d`` scratch. Its sums run over each row's nonzeros in storage order, so the results
+# are deterministic and, as for dense input, the same for any thread count; they equal the
+# dense products of ``X.toarray()`` up to the order of the additions (duplicates are summed, as
+# scipy's ``toarray`` sums them).
+
+
+def block_of(X, s, e, d):
+    """Rows ``s:e`` of ``X`` (``d`` features): the dense slice ``X[s*d:e*d]``, or the CSR
+    triple with ``indptr[s:e+1]`` (its offsets still index the whole ``data``/``indices``)."""
+    raise NotImplementedError("compiled only: call from numba code")
+
+
+def input_forward(x, W, out, blas):
+    """``out = x @ W`` for a row block ``x`` of ``block_of`` (``out``: ``(m, fo)``)."""
+    raise NotImplementedError("compiled only: call from numba code")
+
+
+def input_grad(x, delta, gW, tmp, blas):
+    """``gW += x^T @ delta`` for a row block ``x`` of ``block_of``."""
+    raise NotImplementedError("compiled only: call from numba code")
+
+
+def _is_csr(X):
+    return isinstance(X, types.BaseTuple) and len(X) == 3
+
+
+@overload(block_of, jit_options=JIT_OPTIONS)
+def _block_of_overload(X, s, e, d):
+    if isinstance(X, types.Array):
+
+        def dense(X, s, e, d):
+            return X[s * d : e * d]
+
+        return dense
+    if _is_csr(X):
+
+        def csr(X, s, e, d):
+            return (X[0], X[1], X[2][s : e + 1])
+
+        return csr
+    return None
+
+
+#: How many nonzeros ahead the sparse products prefetch the row of ``W`` (or of its gradient)
+#: they will need. Those rows are gathered in the order of the columns of ``X``: for a wide
+#: input layer (10,000 x 16 float64 weights, 1.3 MB) that misses the L2 cache, and the loops
+#: wait on it. Measured on this project's 2-vCPU AMD EPYC (1 MB L2, 32 MB L3), 100,000 x
+#: 10,000 rows at 1 %, a hidden layer of 16, ns per nonzero: forward 22 -> 8 with 16 ahead
+#: (13 with 8, 13 with 32), gradient 22 -> 8.
+PREFETCH_AHEAD = 16
+
+
+def _prefetcher(write: bool):
+    """An intrinsic ``prefetch(a, i, j)``: ask the CPU to load the cache line of ``a[i, j]``
+    (2-D ``a``) soon (``llvm.prefetch``, for reading, or with ``write`` for updating: only for
+    memory one thread owns, as a gradient sum is, else the line bounces between cores). No
+    bounds check: a prefetch never faults, and it computes nothing."""
+
+    @intrinsic
+    def prefetch(typingctx, a, i, j):
+        if not (isinstance(a, types.Array) and a.ndim == 2):
+            return None
+
+        def codegen(context, builder, signature, args):
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ij = [context.cast(builder, args[k], signature.args[k], types.intp) for k in (1, 2)]
+            ptr = cgutils.get_item_pointer(context, builder, aryty, ary, ij, wraparound=False)
+            i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+            fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
+            # (address, write?, locality: 3 = keep in all cache levels, 1 = the data cache)
+            flags = (int(write), 3, 1)
+            builder.call(fn, [builder.bitcast(ptr, i8p), *(ir.Constant(i32, f) for f in flags)])
+            return context.get_dummy_value()
+
+        return types.none(a, i, j), codegen
+
+    return prefetch
+
+
+_prefetch_read = _prefetcher(False)
+_prefetch_write = _prefetcher(True)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _prefetch_row(a, i, write):
+    """Prefetch every cache line of row ``i`` of the C-ordered 2-D ``a`` (``write``: to update
+    it)."""
+    n = a.shape[1]
+    for j in range(0, n, max(1, 64 // a.itemsize)):
+        if write:
+            _prefetch_write(a, i, j)
+        else:
+            _prefetch_read(a, i, j)
+    if write:  # the row need not start on a line
+        _prefetch_write(a, i, n - 1)
+    else:
+        _prefetch_read(a, i, n - 1)
+
+
+def _csr_forward(x, W, out, blas):
+    _wide_vectors()
+    data, indices, ptr = x
+    m, fo = out.shape
+    last = ptr[m] - 1
+    zero = out.dtype.type(0)
+    for i in range(m):
+        for j in range(fo):
+            out[i, j] = zero
+        for q in range(ptr[i], ptr[i + 1]):
+            _prefetch_row(W, indices[min(q + PREFETCH_AHEAD, last)], False)
+            v = data[q]
+            c = indices[q]
+            for j in range(fo):
+                out[i, j] += v * W[c, j]
+
+
+def _csr_grad(x, delta, gW, tmp, blas):
+    _wide_vectors()
+    data, indices, ptr = x
+    m, fo = delta.shape
+    last = ptr[m] - 1
+    for i in range(m):
+        for q in range(ptr[i], ptr[i + 1]):
+            _prefetch_row(gW, indices[min(q + PREFETCH_AHEAD, last)], True)
+            v = data[q]
+            c = indices[q]
+            for j in range(fo):
+                gW[c, j] += v * delta[i, j]
+
+
+@overload(input_forward, jit_options=JIT_OPTIONS)
+def _input_forward_overload(x, W, out, blas):
+    if isinstance(x, types.Array):
+
+        def dense(x, W, out, blas):
+            dense_forward(x.reshape((out.shape[0], W.shape[0])), W, out, blas)
+
+        return dense
+    if _is_csr(x):
+        return _csr_forward
+    return None
+
+
+@overload(input_grad, jit_options=JIT_OPTIONS)
+def _input_grad_overload(x, delta, gW, tmp, blas):
+    if isinstance(x, types.Array):
+
+        def dense(x, delta, gW, tmp, blas):
+            dense_grad(x.reshape((delta.shape[0], gW.shape[0])), delta, gW, tmp, blas)
+
+        return dense
+    if _is_csr(x):
+        return _csr_grad
+    return None
+
+
 # ----------------------------------------------------------------------------- a row block
 @jit
 def forward_block(params, x, sizes, offs, blas, aoff, m, act, zo):
-    """Forward pass of the ``m`` rows ``x``: activations into ``act``, output logits in ``zo``."""
+    """Forward pass of the ``m`` rows ``x`` (a ``block_of`` ``X``): activations into ``act``,
+    output logits in ``zo``."""
     n_layers = sizes.shape[0] - 1
-    inp = x.reshape((m, sizes[0]))
     for layer in range(n_layers):
         fi, fo = sizes[layer], sizes[layer + 1]
         w0 = offs[layer]
         W = params[w0 : w0 + fi * fo].reshape((fi, fo))
         flat = act[aoff[layer] : aoff[layer] + m * fo]
         out = flat.reshape((m, fo))
-        dense_forward(inp, W, out, blas[layer])
+        if layer == 0:
+            input_forward(x, W, out, blas[0])
+        else:
+            inp = act[aoff[layer - 1] : aoff[layer - 1] + m * fi].reshape((m, fi))
+            dense_forward(inp, W, out, blas[layer])
         b = params[w0 + fi * fo : w0 + fi * fo + fo]
         sigmoid_inplace(flat, b, zo, layer == n_layers - 1)  # keeps the output logits
-        inp = out
 
 
 @jit
@@ -726,14 +898,14 @@ def backward_block(params, x, y, w, sizes, offs, blas, aoff, m, act, zo, d1, d2,
         fi, fo = sizes[layer], sizes[layer + 1]
         w0 = offs[layer]
         b0 = w0 + fi * fo
-        if layer == 0:
-            prev = x.reshape((m, fi))
-        else:
-            prev = act[aoff[layer - 1] : aoff[layer - 1] + m * fi].reshape((m, fi))
         d = delta[: m * fo].reshape((m, fo))
         gW = g[w0:b0].reshape((fi, fo))
-        dense_grad(prev, d, gW, gtmp[: fi * fo].reshape((fi, fo)), blas[layer])
-        if layer > 0:
+        tmp = gtmp[: fi * fo].reshape((fi, fo))
+        if layer == 0:  # no delta for the inputs
+            input_grad(x, d, gW, tmp, blas[0])
+        else:
+            prev = act[aoff[layer - 1] : aoff[layer - 1] + m * fi].reshape((m, fi))
+            dense_grad(prev, d, gW, tmp, blas[layer])
             W = params[w0:b0].reshape((fi, fo))
             gb_prev = g[w0 - fi : w0]  # layer - 1's bias sits just before this layer's W
             dense_backprop(d, W, prev, spare[: m * fi].reshape((m, fi)), gb_prev, blas[layer])
@@ -753,7 +925,7 @@ def chunk_loss_grad(params, X, Y, Wr, sizes, offs, blas, aoff, rows, r0, r1, act
     for s in range(r0, r1, rows):
         e = min(s + rows, r1)
         m = e - s
-        x = X[s * d : e * d]
+        x = block_of(X, s, e, d)
         forward_block(params, x, sizes, offs, blas, aoff, m, act, zo)
         w = Wr[s:e] if Wr.shape[0] else Wr
         total += backward_block(params, x, Y[s * k : e * k], w, sizes, offs, blas, aoff, m, act,
@@ -840,7 +1012,7 @@ def chunk_validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, r0, r1, act,
     for s in range(r0, r1, rows):
         e = min(s + rows, r1)
         m = e - s
-        forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act, zo)
+        forward_block(params, block_of(X, s, e, d), sizes, offs, blas, aoff, m, act, zo)
         if output != SIGMOID_OUT:
             output_activation(zo[: m * k], act[top : top + m * k], m, k, output)
         p = act[top : top + m * k]
@@ -1386,7 +1558,7 @@ def predict_chunk(params, X, sizes, offs, blas, aoff, rows, r0, r1, act, zo, log
     for s in range(r0, r1, rows):
         e = min(s + rows, r1)
         m = e - s
-        forward_block(params, X[s * d : e * d], sizes, offs, blas, aoff, m, act, zo)
+        forward_block(params, block_of(X, s, e, d), sizes, offs, blas, aoff, m, act, zo)
         if logits:
             for i in range(m * k):  # a loop, not a slice copy: see the module docstring
                 out[s * k + i] = zo[i]

@@ -115,11 +115,19 @@ def is_dask_array(a: object) -> bool:
     return dask_array is not None and isinstance(a, dask_array.Array)
 
 
+def is_sparse(a: object) -> bool:
+    """Whether ``a`` is a ``scipy.sparse`` matrix or array; never imports scipy.sparse (no
+    sparse matrix without it)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(a)
+
+
 def to_array(a: object, name: str) -> np.ndarray:
     """``np.asarray(a)`` (never a copy when ``a`` already is an array), errors naming ``name``.
 
-    Rejects dask arrays (``fastnet.distributed`` handles those), sparse matrices and ragged
-    nested sequences with a message instead of NumPy's.
+    Rejects dask arrays (``fastnet.distributed`` handles those), sparse matrices (only ``X``
+    may be sparse: ``check_X(..., sparse=True)``) and ragged nested sequences with a message
+    instead of NumPy's.
     """
     module = type(a).__module__
     if is_dask_array(a):
@@ -227,9 +235,16 @@ def weights_dtype(arrays: list[np.ndarray]) -> np.dtype:
     return dt
 
 
-def check_X(X: object, n_features: int, dtype: np.dtype, name: str = "X") -> np.ndarray:
+def check_X(
+    X: object, n_features: int, dtype: np.dtype, name: str = "X", *, sparse: bool = False
+) -> np.ndarray:
     """``(n, n_features)`` finite, C-contiguous, of ``dtype``; ``n >= 1``; no value larger in
-    magnitude than ``input_limit(dtype)`` (their products with the weights could overflow)."""
+    magnitude than ``input_limit(dtype)`` (their products with the weights could overflow).
+
+    With ``sparse``, a ``scipy.sparse`` ``X`` is accepted too and checked by
+    ``check_sparse_X`` (a CSR matrix, then); otherwise it is a ``TypeError``."""
+    if sparse and is_sparse(X):
+        return check_sparse_X(X, n_features, dtype, name)
     arr = as_float_array(X, name, dtype, max_abs=input_limit(dtype))
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
@@ -240,6 +255,72 @@ def check_X(X: object, n_features: int, dtype: np.dtype, name: str = "X") -> np.
             f"{name} has {arr.shape[1]} features, but the network expects {n_features}"
         )
     return arr
+
+
+#: The most stored values (and features) a CSR matrix may have for 32-bit indices; above it
+#: ``check_sparse_X`` uses 64-bit ones (and the kernels compile a specialisation for them).
+SPARSE_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def check_sparse_X(X: object, n_features: int, dtype: np.dtype, name: str = "X"):
+    """A ``scipy.sparse`` ``X`` as a CSR matrix the kernels can take, with ``check_X``'s rules
+    (2-D, ``n >= 1`` rows, ``n_features`` columns, finite values within ``input_limit``).
+
+    A CSR matrix whose values are already C-contiguous, writeable ``dtype`` and whose indices
+    are 32-bit is used as it is: the result shares its arrays (and is never written to). CSC and
+    the other formats are converted by scipy (``tocsr``: a new matrix of the same size), values
+    of another dtype are converted (a new ``data`` array) and 64-bit indices become 32-bit
+    ones where they fit (new index arrays; 64-bit beyond ``SPARSE_INT32_MAX``). Indices need
+    not be sorted, and duplicates count as their sum, as in scipy. A malformed matrix (an
+    ``indptr`` that does not rise from 0, a column index outside ``[0, d)``) is a
+    ``ValueError``: the kernels trust the structure.
+    """
+    import scipy.sparse as sp
+
+    shape = X.shape
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {shape}")
+    if X.format != "csr":  # scipy's conversion: the caller's matrix is left as it is
+        X = X.tocsr()
+    n, d = shape
+    if n == 0:
+        raise ValueError(f"{name} is empty: it has 0 samples (shape {shape})")
+    if d != n_features:
+        raise ValueError(f"{name} has {d} features, but the network expects {n_features}")
+    data, indices, indptr = X.data, X.indices, X.indptr
+    bad = f"{name} is not a valid CSR matrix: "
+    for part, a in (("indices", indices), ("indptr", indptr)):
+        if a.ndim != 1 or a.dtype.kind not in "iu":
+            raise ValueError(bad + f"its {part} must be a 1-D integer array, got {a.dtype}")
+    if data.ndim != 1 or indptr.shape[0] != n + 1:
+        raise ValueError(bad + f"its indptr has {indptr.shape[0]} entries for {n} rows")
+    nnz = int(indptr[-1])
+    if indptr[0] != 0 or nnz > min(data.shape[0], indices.shape[0]):
+        raise ValueError(
+            bad + f"its indptr must run from 0 to at most its {data.shape[0]} stored values, "
+            f"got {int(indptr[0])} to {nnz}"
+        )
+    if (indptr[1:] < indptr[:-1]).any():
+        raise ValueError(bad + "its indptr decreases")
+    if nnz < data.shape[0] or nnz < indices.shape[0]:
+        data, indices = data[:nnz], indices[:nnz]
+    if nnz and (indices.min() < 0 or indices.max() >= d):
+        raise ValueError(
+            bad + f"its column indices must lie in [0, {d}), got "
+            f"{int(indices.min())} to {int(indices.max())}"
+        )
+    values = as_float_array(data, name, dtype, max_abs=input_limit(dtype))
+    index = np.int32 if max(nnz, d) <= SPARSE_INT32_MAX else np.int64
+    kept = [values is X.data]
+    for a in (indices, indptr):
+        kept.append(a.dtype == index and a.flags.c_contiguous and a.flags.writeable)
+    if all(kept) and indices is X.indices:
+        return X  # already what the kernels take (the common case): no copy
+    # a new matrix of the checked arrays (new ones where they had to change: the caller's
+    # are never written)
+    indices, indptr = (a if k else np.array(a, dtype=index)
+                       for a, k in zip((indices, indptr), kept[1:], strict=True))  # fmt: skip
+    return sp.csr_matrix((values, indices, indptr), shape=(n, d))
 
 
 def check_y(

@@ -94,3 +94,25 @@ def demo_datasets():
         "make_moons": split(X_m, y_m.astype(float)),
         "breast_cancer": split(X_b, y_b.astype(float)),
     }
+
+
+def sparse_classification(n: int, d: int, density: float, dtype=np.float64, random_state: int = 0):
+    """A CSR ``X`` ``(n, d)`` with ``round(density * d)`` nonzeros per row and 0/1 labels
+    ``y`` ``(n,)`` (the sign of a random linear function of ``X``, balanced at its median):
+    the sparse benchmark's data (bench/test_bench_sparse.py).
+
+    Row ``i``'s nonzeros are one column drawn uniformly from each of ``k = round(density *
+    d)`` equal bands of columns (so they are distinct and sorted: CSR's canonical format), with
+    standard normal values; made in ``O(n k)`` memory, never as a dense ``n x d`` array.
+    """
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(random_state)
+    k = max(1, round(density * d))
+    band = d // k
+    indices = (np.arange(k) * band + rng.integers(0, band, (n, k))).astype(np.int32).ravel()
+    data = rng.standard_normal(n * k).astype(dtype)
+    indptr = np.arange(0, n * k + 1, k, dtype=np.int32)
+    X = sp.csr_matrix((data, indices, indptr), shape=(n, d))
+    score = X @ rng.standard_normal(d)
+    return X, (score > np.median(score)).astype(dtype)

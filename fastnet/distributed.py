@@ -47,6 +47,7 @@ from ._validation import (
     check_sample_weight,
     check_X,
     check_y,
+    is_sparse,
 )
 from .backends import EvaluationError, get_backend
 from .backends.numpy import NumpyBackend, python_runner
@@ -89,7 +90,8 @@ def fit(
     net : Network
         Trained in place, from its current weights.
     X : dask.array.Array, shape (n, d)
-        Inputs with known chunk sizes; each block of rows is one partition.
+        Inputs with known chunk sizes; each block of rows is one partition. Dense only: a
+        ``scipy.sparse`` ``X`` (or dask blocks of one) is a ``TypeError``.
     y : dask.array.Array or array_like, shape (n,) or (n, k)
         Targets; rechunked to ``X``'s row blocks.
     client : distributed.Client, optional
@@ -127,6 +129,11 @@ def fit(
     keeps the weights of its last completed epoch and ``history_``/``n_epochs_`` describe the
     epochs completed.
     """
+    if is_sparse(X):
+        raise TypeError(
+            "X is a scipy.sparse matrix: fastnet.distributed.fit takes dense dask arrays; fit "
+            "a sparse X locally with Network.fit (it multiplies sparsely, block by block)"
+        )
     client = _current_client(client)
     extra = {} if lr is None else {"lr": lr}
     with client.as_current():  # ``Network.fit`` checks the options, then trains here

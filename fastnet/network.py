@@ -28,6 +28,7 @@ from ._validation import (
     check_X,
     check_y,
     is_dask_array,
+    is_sparse,
     to_array,
     weights_dtype,
 )
@@ -309,6 +310,12 @@ class Network:
         never stops by ``tol``. L-BFGS uses the same rule on its per-iteration losses, and also
         stops (``converged_ = True``) when no step lowers the loss any more.
 
+        ``X`` may be a ``scipy.sparse`` matrix (CSR; CSC and other formats are converted to
+        CSR once): the kernels multiply it sparsely, row block by row block, never densifying
+        it, and the result equals the dense fit's on ``X.toarray()`` up to rounding (the
+        order of the additions). ``predict``, ``predict_proba``, ``logits``, ``loss``,
+        ``gradients`` and ``score`` take it too; ``y`` and ``sample_weight`` are dense.
+
         ``sample_weight`` (``(n,)``, non-negative, not all 0) makes the loss the weighted mean
         ``sum_i w_i J_i / sum_i w_i`` (scikit-learn's): a row of weight 0 counts as if it were
         not there. ``alpha >= 0`` adds scikit-learn's L2 penalty ``alpha / (2 n) * sum(W^2)``
@@ -367,6 +374,11 @@ class Network:
             raise ValueError("early_stopping=True needs validation_data=(X_val, y_val)")
 
         if is_dask_array(X) or is_dask_array(y):  # train on the current Dask client
+            if is_sparse(X):
+                raise TypeError(
+                    "X is a scipy.sparse matrix but y is a dask array: the Dask path takes "
+                    "dense dask arrays only; pass y as a NumPy array to fit the sparse X here"
+                )
             backend = get_backend("dask")(self._layers, self._dtype, output=self._output_name)
             Xc, Y = X, y
             w = sample_weight  # checked with the partitions, on the workers
@@ -478,8 +490,13 @@ class Network:
         return get_backend(self._backend)(self._layers, self._dtype, output=self._output_name)
 
     # ------------------------------------------------------------------ evaluation
+    def _check_X(self, X: object):
+        """``X`` checked for this network: a dense ``(n, d)`` array of its dtype, or a CSR
+        matrix for a ``scipy.sparse`` one (``_validation.check_sparse_X``)."""
+        return check_X(X, self._layers[0], self._dtype, sparse=True)
+
     def _check_data(self, X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-        Xc = check_X(X, self._layers[0], self._dtype)
+        Xc = self._check_X(X)
         loss = self._loss
         if self._output_name == "softmax":
             Y = check_class_targets(y, Xc.shape[0], self._layers[-1], self._dtype)
@@ -495,7 +512,7 @@ class Network:
     def logits(self, X: object) -> np.ndarray:
         """The output layer's logits (before its activation), ``(n,)`` for one output else
         ``(n, k)``."""
-        Z = self._backend_impl().logits(self._params, check_X(X, self._layers[0], self._dtype))
+        Z = self._backend_impl().logits(self._params, self._check_X(X))
         Z = check_outputs(Z, self._dtype)
         return Z[:, 0].copy() if self._layers[-1] == 1 else Z
 
@@ -507,8 +524,7 @@ class Network:
                                        output=self._output_name)  # fmt: skip
             P = dask.predict(self._params.copy(), X)
             return P[:, 0] if self._layers[-1] == 1 else P
-        P = check_outputs(self._output(check_X(X, self._layers[0], self._dtype)),
-                          self._dtype)  # fmt: skip
+        P = check_outputs(self._output(self._check_X(X)), self._dtype)
         return P[:, 0].copy() if self._layers[-1] == 1 else P
 
     def predict_log_proba(self, X: object) -> np.ndarray:
@@ -563,7 +579,7 @@ class Network:
         outputs). Softmax output: accuracy of the arg-max class against the labels (or the
         arg-max of probability rows). Linear output: the coefficient of determination R^2
         (averaged over the outputs, as scikit-learn's ``r2_score``)."""
-        Xc = check_X(X, self._layers[0], self._dtype)
+        Xc = self._check_X(X)
         if self._output_name == "softmax":
             Y = check_class_targets(y, Xc.shape[0], self._layers[-1], self._dtype)
             P = check_outputs(self._output(Xc), self._dtype)

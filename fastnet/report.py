@@ -7,7 +7,8 @@ epochs and evaluations each optimizer (fastnet's and its peers', ``fastnet.conve
 to get the training loss below a fixed target, and each one's time over fastnet's best.
 
 It can also turn saved results into the same tables: its own ``--json`` output, or the JSON of
-``pytest bench/ --benchmark-only --benchmark-json=FILE`` (``--from FILE``).
+``pytest bench/ --benchmark-only --benchmark-json=FILE`` (``--from FILE``), which also gives
+the sparse-input table of bench/test_bench_sparse.py (``format_sparse``).
 """
 
 from __future__ import annotations
@@ -309,10 +310,14 @@ def _from_pytest_benchmark(data: dict) -> dict:
         **({"torch_threads": info["torch_threads"]} if "torch_threads" in info else {}),
         "source": "pytest-benchmark",
     }
-    results, ttt = [], []
+    results, ttt, sparse = [], [], []
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info", {})
         stats = bench["stats"]
+        if bench.get("group") == "sparse":  # bench/test_bench_sparse.py
+            sparse.append({**{k: extra.get(k) for k in _SPARSE_EXTRA},
+                           "median_s": stats["median"], "rounds": stats["rounds"]})  # fmt: skip
+            continue
         if "method" in extra:  # bench/test_time_to_target.py
             ttt.append(
                 convergence.Result(
@@ -338,19 +343,28 @@ def _from_pytest_benchmark(data: dict) -> dict:
                 times_s=list(stats.get("data", [])),
             )
         )
-    if not results and not ttt:
+    if not results and not ttt and not sparse:
         raise ValueError(
-            "the pytest-benchmark JSON holds no bench/test_training.py or "
-            "bench/test_time_to_target.py results"
+            "the pytest-benchmark JSON holds no bench/test_training.py, "
+            "bench/test_time_to_target.py or bench/test_bench_sparse.py results"
         )
-    return {
+    out = {
         "format": FORMAT,
         "header": header,
         "results": results,
         "compile": [],
         "time_to_target": ttt,
     }
+    if sparse:
+        out["sparse"] = sparse
+    return out
 
+
+#: The ``extra_info`` keys of a sparse-input benchmark (bench/test_bench_sparse.py).
+_SPARSE_EXTRA = (
+    "implementation", "n", "d", "density", "nnz", "hidden", "epochs", "dtype", "matrix_bytes",
+    "peak_rss_bytes", "peak_traced_bytes",
+)  # fmt: skip
 
 #: The ``extra_info`` keys of a time-to-target benchmark (``convergence.Result`` fields).
 _TTT_EXTRA = (
@@ -527,6 +541,57 @@ def format_markdown(report: dict) -> str:
         + ", after one untimed warm-up call.",
     ]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- sparse input
+def format_sparse(report: dict, markdown: bool = False) -> str:
+    """The sparse-input table (bench/test_bench_sparse.py): per implementation, the median ms
+    per epoch, the others' time over fastnet's, and the peak memory of one fit beyond what the
+    process held before it (RSS, and NumPy's buffers by ``tracemalloc``), also as the issue's
+    ratio ``(matrix + peak) / matrix``."""
+    rows = sorted(report["sparse"], key=lambda r: (r["implementation"] != SUBJECT,
+                                                    r["implementation"]))  # fmt: skip
+    first = rows[0]
+    matrix = first["matrix_bytes"]
+    base = next((r for r in rows if r["implementation"] == SUBJECT), None)
+
+    def ms(r):
+        return r["median_s"] * 1e3 / r["epochs"]
+
+    def mb(b):
+        return "–" if b is None else f"{b / 1e6:.1f}"
+
+    def ratio(b):
+        return "–" if b is None else f"{(matrix + b) / matrix:.2f}"
+
+    dense_gb = first["n"] * first["d"] * 8 / 1e9
+    title = (
+        f"Sparse input: {first['n']:,} x {first['d']:,} CSR at {first['density']:.0%} "
+        f"({first['nnz']:,} values, {matrix / 1e6:.1f} MB; dense {dense_gb:.1f} GB), "
+        f"({first['d']}, {first['hidden']}, 1) log loss, full-batch GD, {first['dtype']}; "
+        f"median of {first['rounds']} fits of {first['epochs']} epochs. Peak memory: one "
+        "fit's, beyond what the process held before it (the matrix included there)."
+    )
+    head = ["implementation", "ms/epoch", f"× {SUBJECT}", "peak RSS MB", "(matrix+RSS)/matrix",
+            "traced MB", "(matrix+traced)/matrix"]  # fmt: skip
+    cells = []
+    for r in rows:
+        rss, traced = r["peak_rss_bytes"], r["peak_traced_bytes"]
+        speed = f"{ms(r) / ms(base):.2f}" if base else "–"
+        cells.append([r["implementation"], _fmt_ms(ms(r)), speed, mb(rss), ratio(rss),
+                      mb(traced), ratio(traced)])  # fmt: skip
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
+        return "\n".join([title, "", *lines])
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head)]
+
+    def line(values):
+        pairs = enumerate(zip(values, widths, strict=True))
+        return " | ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in pairs)
+
+    top = line(head)
+    return "\n".join([title, top, "-" * len(top), *map(line, cells)])
 
 
 # --------------------------------------------------------------------------- plot
@@ -1074,6 +1139,9 @@ def main(argv: list[str] | None = None) -> int:
     if ttt:
         print()
         print(format_time_to_target(report))
+    if report.get("sparse"):
+        print()
+        print(format_sparse(report))
     if args.markdown:
         if results:
             print()
@@ -1081,6 +1149,9 @@ def main(argv: list[str] | None = None) -> int:
         if ttt:
             print()
             print(format_time_to_target_markdown(report))
+        if report.get("sparse"):
+            print()
+            print(format_sparse(report, markdown=True))
     if args.json:
         write_json(report, args.json)
         print(f"\nwrote {args.json}")

@@ -99,6 +99,9 @@ _KNOB_NAMES = {"beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
 DEFAULT_MAX_EPOCHS = 1000
 #: ``FastNetRegressor``'s output layers (``output=``); the first is the default.
 REGRESSOR_OUTPUTS = ("linear", "sigmoid")
+#: The sparse formats ``validate_data`` passes through to ``Network`` (others become CSR; CSC
+#: becomes CSR in ``Network``): it multiplies a sparse ``X`` sparsely, never densifying it.
+_SPARSE = ("csr", "csc")
 
 
 def _aliased(est: BaseEstimator, name: str, alias: str, check) -> tuple[object, str]:
@@ -284,7 +287,7 @@ class _BaseFastNet(BaseEstimator):
             dtype = (np.float64, np.float32) if reset else self.network_.dtype
         X, y = validate_data(
             self, X, y, reset=reset, dtype=dtype, multi_output=True,
-            y_numeric=isinstance(self, RegressorMixin),
+            y_numeric=isinstance(self, RegressorMixin), accept_sparse=_SPARSE,
         )  # fmt: skip
         p["dtype"] = check_dtype(X.dtype)
         _check_full_batch(p["batch_size"], X.shape[0])
@@ -445,13 +448,14 @@ class _BaseFastNet(BaseEstimator):
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
         ):
-            X = validate_data(self, X, reset=False, dtype=net.dtype)
+            X = validate_data(self, X, reset=False, dtype=net.dtype, accept_sparse=_SPARSE)
         P = net.predict_proba(X)
-        return P.reshape(len(X), -1)
+        return P.reshape(X.shape[0], -1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True  # scipy.sparse X: Network multiplies it sparsely
         return tags
 
 
@@ -770,7 +774,7 @@ class FastNetClassifier(ClassifierMixin, _BaseFastNet):
         net = getattr(self, "network_", None)
         if net is None:
             check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=net.dtype)
+        X = validate_data(self, X, reset=False, dtype=net.dtype, accept_sparse=_SPARSE)
         if self.n_outputs_ > 1:  # softmax log-probabilities, or each label's log sigmoid
             logp = net.predict_log_proba(X)
         else:

@@ -43,6 +43,10 @@ USES = {"progress=True": "tqdm", "verbose=1": "tqdm", "plot_history": "matplotli
 CHECKS = {
     "Usage": "assert round(net.score(X_te, y_te), 3) == 0.977",
     "scikit-learn": "assert round(clf.score(X_te, y_te), 3) == 0.965 and fitted.n_iter_ == 32",
+    "Sparse input": """
+assert round(net.score(X_te, y_te), 3) == 0.881 and round(clf.score(X_te, y_te), 3) == 0.879
+assert np.abs(same.history_ / dense.history_ - 1).max() < 1e-12
+""",
     # The callback example: the callback, not the epoch count or the stopping rule, ended it.
     "Progress, callbacks and plots": """
 h = early.history_
@@ -82,6 +86,7 @@ def test_the_readme_has_its_examples():
     assert headings == [
         "Usage",
         "Adding a loss",
+        "Sparse input",
         "scikit-learn",
         "Progress, callbacks and plots",
         "Saving and loading",

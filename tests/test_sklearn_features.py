@@ -235,6 +235,7 @@ def test_lbfgs_ignores_learning_rate_init_and_constant_is_the_schedule():
     assert gd.network_.optimizer.lr == 0.2
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter=80
 @pytest.mark.parametrize("nesterov", [True, False])
 def test_every_mlp_classifier_parameter_works_unchanged(nesterov):
     # all of MLPClassifier's parameters (its get_params), for a logistic full-batch sgd network
@@ -262,3 +263,20 @@ def test_max_fun_other_than_the_default_is_refused():
     X, y = small_data()
     with pytest.raises(ValueError, match="max_fun=100 is not supported: fastnet's L-BFGS"):
         FastNetClassifier(max_fun=100).fit(X, y)
+
+
+def test_sparse_input_with_weights_and_early_stopping_equals_the_dense_fit():
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = small_data(n=300)
+    X[np.abs(X) < 0.7] = 0
+    w = np.random.default_rng(5).uniform(0.5, 2, len(y))
+    kw = dict(hidden_layer_sizes=(6,), solver="adam", learning_rate=0.02, alpha=1e-3,
+              early_stopping=True, class_weight="balanced", max_iter=100,
+              random_state=1)  # fmt: skip
+    dense = FastNetClassifier(**kw).fit(X, y, sample_weight=w)
+    csr = FastNetClassifier(**kw).fit(sparse.csr_matrix(X), y, sample_weight=w)
+    assert csr.n_iter_ == dense.n_iter_
+    np.testing.assert_allclose(csr.loss_curve_, dense.loss_curve_, rtol=1e-12)
+    assert csr.validation_scores_ == dense.validation_scores_
+    np.testing.assert_allclose(csr.predict_proba(sparse.csc_matrix(X)), dense.predict_proba(X),
+                               rtol=1e-10)  # fmt: skip

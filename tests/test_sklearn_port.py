@@ -5,11 +5,10 @@ Every test of ``sklearn/neural_network/tests/test_mlp.py`` and ``test_base.py`` 
 each docstring names the original and says what had to change and why. scikit-learn's
 parameters are mapped by ``mlp`` below: its defaults where fastnet's differ
 (``solver="adam"``, ``hidden_layer_sizes=100``, ``learning_rate_init=0.001``,
-``max_iter=200``, ``tol=1e-4``, the penalty ``alpha=1e-4``: fastnet's default is 0), and
-``solver="sgd"`` as ``"nesterov"`` (``MLPClassifier``'s ``sgd`` has
-``nesterovs_momentum=True`` by default; fastnet trains full-batch, which is what
-scikit-learn's ``sgd``/``adam`` do on these data sets of at most 200 rows: ``batch_size="auto"``
-is ``min(200, n_samples)``). Throughout:
+``max_iter=200``, ``tol=1e-4``, the penalty ``alpha=1e-4``: fastnet's default is 0);
+``solver="sgd"`` is scikit-learn's in both (Nesterov's momentum by default). fastnet trains
+full-batch, which is what scikit-learn's ``sgd``/``adam`` do on these data sets of at most 200
+rows (``batch_size="auto"`` is ``min(200, n_samples)``). Throughout:
 
 - only ``activation="logistic"``: the tests that loop over ``ACTIVATION_TYPES`` keep the logistic
   case, and those that use scikit-learn's default relu run logistic units (fastnet's hidden
@@ -29,7 +28,7 @@ Ported (38): as written unless it says what was adapted (the reasons are in each
 - ``test_mlp.py::test_lbfgs_classification``: logistic only.
 - ``test_mlp.py::test_lbfgs_regression``: logistic only; ``tol=None`` (``tol`` is SciPy's
   ``gtol`` in scikit-learn's L-BFGS, fastnet's loss-based rule in its own).
-- ``test_mlp.py::test_learning_rate_warmstart``: the ``"constant"`` half, without ``power_t``.
+- ``test_mlp.py::test_learning_rate_warmstart``: the ``"constant"`` half.
 - ``test_mlp.py::test_multilabel_classification``.
 - ``test_mlp.py::test_multioutput_regression``: logistic hidden units.
 - ``test_mlp.py::test_partial_fit_classes_error``.
@@ -69,11 +68,10 @@ Ported (38): as written unless it says what was adapted (the reasons are in each
   (full-batch only).
 - ``test_mlp.py::test_minimum_input_sample_size``.
 
-The originals as written where a port above had to adapt an assertion, each with the reason it
-fails on fastnet, are kept outside the repository (port_pending.py), with the one port that waits
-for a feature being built. Pending (1):
+- ``test_mlp.py::test_sparse_matrices`` (CSC containers added).
 
-- ``test_mlp.py::test_sparse_matrices``: needs sparse X, issue 13 item 5.
+Where a port had to adapt an assertion, its docstring says what the original asserts and why
+that fails on fastnet.
 
 Tests that cannot apply (7, and three parts of ported tests), by original name:
 
@@ -120,6 +118,7 @@ from sklearn.datasets import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import LabelBinarizer, MinMaxScaler, scale
+from sklearn.utils.fixes import CSC_CONTAINERS, CSR_CONTAINERS
 
 import fastnet
 from fastnet import Network
@@ -168,12 +167,10 @@ MLP_LEARNING_RATE_INIT = 0.001
 def mlp(Estimator, **params):
     """``Estimator`` built as scikit-learn's ``MLPClassifier(**params)`` /
     ``MLPRegressor(**params)`` would be: scikit-learn's defaults for what ``params`` leaves out
-    (the penalty ``alpha=1e-4`` among them), and its ``solver="sgd"``
-    (``nesterovs_momentum=True`` by default) as fastnet's ``"nesterov"``. Nothing given is
-    dropped: a parameter fastnet refuses is an error here."""
+    (the penalty ``alpha=1e-4`` among them; ``solver="sgd"`` is scikit-learn's, with
+    ``nesterovs_momentum=True`` by default, in both libraries). Nothing given is dropped: a
+    parameter fastnet refuses is an error here."""
     params = {**MLP_DEFAULTS, **params}
-    if params["solver"] == "sgd":
-        params["solver"] = "nesterov"
     if params["solver"] != "lbfgs":  # lbfgs ignores it, in both libraries
         params.setdefault("learning_rate_init", MLP_LEARNING_RATE_INIT)
     return Estimator(**params)
@@ -453,7 +450,7 @@ def test_lbfgs_regression(X, y):
     SciPy as the gradient tolerance ``gtol`` (its run takes 142 iterations); fastnet's L-BFGS
     applies the loss-based stopping rule of its other solvers (a loss improvement below ``tol``
     for more than ``n_iter_no_change`` iterations), which with ``tol=1e-3`` stops after 80
-    iterations at R^2 0.979. The original as written is in port_pending.py."""
+    iterations at R^2 0.979."""
     mlp_ = mlp(FastNetRegressor, solver="lbfgs", hidden_layer_sizes=50, max_iter=200, tol=None,
                shuffle=True, random_state=1, activation="logistic")  # fmt: skip
     mlp_.fit(X, y)
@@ -465,13 +462,13 @@ def test_lbfgs_regression(X, y):
 def test_learning_rate_warmstart():
     """Port of test_mlp.py::test_learning_rate_warmstart, its ``learning_rate="constant"`` half:
     a warm-started second fit keeps the step size (scikit-learn's
-    ``_optimizer.learning_rate`` is fastnet's ``network_.optimizer.lr``). Without
-    ``power_t=0.25``, which only the ``"invscaling"`` schedule reads and fastnet does not
-    accept; the ``"invscaling"`` half cannot apply (no schedules)."""
+    ``_optimizer.learning_rate`` is fastnet's ``network_.optimizer.lr``); ``power_t`` is
+    accepted and changes nothing, as in scikit-learn with this schedule. The ``"invscaling"``
+    half cannot apply (no schedules)."""
     X = [[3, 2], [1, 6], [5, 6], [-2, -4]]
     y = [1, 1, 1, 0]
     mlp_ = mlp(FastNetClassifier, solver="sgd", hidden_layer_sizes=4, learning_rate="constant",
-               max_iter=1, warm_start=True)  # fmt: skip
+               max_iter=1, power_t=0.25, warm_start=True)  # fmt: skip
     with ignore_convergence():
         mlp_.fit(X, y)
         prev_eta = mlp_.network_.optimizer.lr
@@ -686,7 +683,7 @@ def test_predict_proba_multilabel():
     ``predict_proba`` is floored at ``finfo.tiny`` while ``predict_log_proba`` is exact;
     without scikit-learn's ``alpha=1e-4`` this network saturates, and then 66 of its logits
     are below -88.7 and rows with several probabilities of 1.0 tie in ``predict_proba``'s
-    arg-max.) The original as written is in port_pending.py."""
+    arg-max.)"""
     X, Y = make_multilabel_classification(n_samples=50, random_state=0, return_indicator=True)
     n_samples, n_classes = Y.shape
 
@@ -774,8 +771,7 @@ def test_warm_start():
     classes works (also with other class frequencies), and on targets with other classes
     (fewer, other or more) is a ``ValueError`` with scikit-learn's message. Adapted: the
     message's two class lists are matched as fastnet writes them, Python lists
-    (``[0, 1, 2]``), where scikit-learn prints NumPy arrays (``[0 1 2]``); the original as
-    written is in port_pending.py."""
+    (``[0, 1, 2]``), where scikit-learn prints NumPy arrays (``[0 1 2]``)."""
     X = X_iris
     y = y_iris
 
@@ -1012,8 +1008,7 @@ def test_preserve_feature_names(Estimator):
     classes, where the original's is the single class 1 (``np.full(10, 1)``), which
     ``MLPClassifier`` fits and ``FastNetClassifier`` refuses by design ("needs two classes",
     a ``ValueError``; scikit-learn's ``check_classifiers_one_label`` allows either). The
-    regressor keeps the original's constant target. The original as written is in
-    port_pending.py."""
+    regressor keeps the original's constant target."""
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
 
@@ -1105,3 +1100,22 @@ def test_minimum_input_sample_size():
     model = mlp(FastNetRegressor, early_stopping=True, random_state=0)
     with pytest.raises(ValueError, match="The validation set is too small"):
         model.fit(X, y)
+
+
+@pytest.mark.parametrize("csr_container", CSR_CONTAINERS + CSC_CONTAINERS)
+def test_sparse_matrices(csr_container):
+    """Port of test_mlp.py::test_sparse_matrices: sparse and dense input give the same
+    predictions, fitted on either. The original takes CSR containers only; CSC is added since
+    both are supported."""
+    X = X_digits_binary[:50]
+    y = y_digits_binary[:50]
+    X_sparse = csr_container(X)
+    mlp_ = mlp(FastNetClassifier, solver="lbfgs", hidden_layer_sizes=15, random_state=1)
+    mlp_.fit(X, y)
+    pred1 = mlp_.predict(X)
+    mlp_.fit(X_sparse, y)
+    pred2 = mlp_.predict(X_sparse)
+    assert_almost_equal(pred1, pred2)
+    pred1 = mlp_.predict(X)
+    pred2 = mlp_.predict(X_sparse)
+    assert_array_equal(pred1, pred2)

@@ -74,7 +74,6 @@ BAD_X = [
     ("complex", _X + 1j, TypeError, "X must be real-valued, got complex dtype complex128"),
     ("datetime", np.zeros((N, 3), "datetime64[s]"), TypeError, "X must be numeric"),
     ("ragged", _ragged, ValueError, "X could not be read as a rectangular array of numbers"),
-    ("sparse", scipy.sparse.csr_matrix(_X), TypeError, "X is a sparse matrix"),
 ]
 
 
@@ -136,6 +135,8 @@ BAD_Y = [
     ("object str", 1, _y.astype(str).astype(object), TypeError, "y must be numeric"),
     ("complex", 1, _y + 0j, TypeError, "y must be real-valued"),
     ("ragged", 2, [[0.0, 1.0]] * 5 + [[0.0]], ValueError, "y could not be read as a rectangular"),
+    # a sparse X is accepted (tests/test_sparse.py), a sparse y is not
+    ("sparse", 1, scipy.sparse.csr_matrix(_y[:, None]), TypeError, "y is a sparse matrix"),
 ]
 
 

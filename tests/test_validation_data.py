@@ -164,3 +164,20 @@ def test_bad_validation_arguments_are_named_before_anything_compiles(kwargs, exc
         net.fit(X, y, **kwargs)
     assert _jit._ENTRY_POINTS == compiled and net.n_epochs_ == 0
     np.testing.assert_array_equal(net.weights[0][0], before[0][0])
+
+
+def test_sparse_training_and_held_out_rows_equal_the_dense_ones():
+    sparse = pytest.importorskip("scipy.sparse")
+    layers, (X, y, w), (Xv, yv, wv) = _split("sigmoid", n=600, seed=3)
+    X[np.abs(X) < 0.8] = 0  # about half the values stored
+    Xv[np.abs(Xv) < 0.8] = 0
+    weights = random_weights(layers, scale=0.5)
+    kw = dict(lr=0.2, epochs=40, tol=1e-4, n_iter_no_change=3, early_stopping=True,
+              sample_weight=w)  # fmt: skip
+    dense = _net(weights, "log", "sigmoid").fit(X, y, validation_data=(Xv, yv, wv), **kw)
+    held = (sparse.csr_matrix(Xv), yv, wv)
+    csr = _net(weights, "log", "sigmoid").fit(sparse.csr_matrix(X), y, validation_data=held, **kw)
+    assert csr.n_epochs_ == dense.n_epochs_
+    np.testing.assert_allclose(csr.validation_history_, dense.validation_history_, rtol=1e-12)
+    np.testing.assert_array_equal(csr.validation_scores_, dense.validation_scores_)
+    np.testing.assert_allclose(csr.weights[0][0], dense.weights[0][0], rtol=1e-11, atol=1e-14)

@@ -1,4 +1,7 @@
-"""The ``numba`` backend: the fused kernels, through ``fastnet._engine.Engine``."""
+"""The ``numba`` backend: the fused kernels, through ``fastnet._engine.Engine``.
+
+``X`` is a checked dense ``(n, d)`` array or a checked CSR matrix (``Network``'s
+``check_X(..., sparse=True)``); the kernels multiply a sparse one sparsely."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._engine import Engine
+from .._engine import Engine, kernel_input
 
 
 class NumbaBackend:
@@ -24,7 +27,7 @@ class NumbaBackend:
                sample_weight=None, alpha=0.0, validation=None):  # fmt: skip
         engine = Engine.acquire(self.layers, X.shape[0], self.dtype)
         try:
-            run = engine.trainer(params, X.ravel(), Y.ravel(), loss.kernel, optimizer, vec,
+            run = engine.trainer(params, kernel_input(X), Y.ravel(), loss.kernel, optimizer, vec,
                                  scal, tol, n_iter_no_change, stop_state,
                                  output=loss.output_code, weights=sample_weight,
                                  alpha=alpha, loss_w=loss.weighted,
@@ -39,7 +42,7 @@ class NumbaBackend:
         n = X.shape[0]
         engine = Engine.acquire(self.layers, n, self.dtype)
         try:
-            J, g = engine.loss_grad(params, X.ravel(), Y.ravel(), loss.kernel, None,
+            J, g = engine.loss_grad(params, kernel_input(X), Y.ravel(), loss.kernel, None,
                                     output=loss.output_code, weights=sample_weight,
                                     alpha=alpha, loss_w=loss.weighted)  # fmt: skip
             return J, g.copy()
@@ -53,7 +56,7 @@ class NumbaBackend:
             n = X.shape[0]
             engine = Engine.acquire(self.layers, n, self.dtype)
             try:
-                return engine.predict(params, X.ravel()).reshape(n, -1)
+                return engine.predict(params, kernel_input(X)).reshape(n, -1)
             finally:
                 engine.release()
         Z = self.logits(params, X)
@@ -68,6 +71,6 @@ class NumbaBackend:
         n = X.shape[0]
         engine = Engine.acquire(self.layers, n, self.dtype)
         try:
-            return engine.predict_logits(params, X.ravel()).reshape(n, -1)
+            return engine.predict_logits(params, kernel_input(X)).reshape(n, -1)
         finally:
             engine.release()
