@@ -206,9 +206,10 @@ class Engine:
 
     def _threads(self):
         """BLAS single-threaded inside the kernels (the kernels' own threads split the rows),
-        one numba thread for small problems, at most ``set_threads``'s otherwise; nothing to
-        do (and nothing done: each of these calls costs microseconds) in the common case."""
-        want = 1 if self.serial else _jit.max_threads
+        and at most ``set_threads``'s numba threads (small problems run the serial kernels,
+        which use none); nothing to do (and nothing done: each of these calls costs
+        microseconds) in the common case."""
+        want = None if self.serial else _jit.max_threads  # serial kernels use no numba threads
         if want is None and not self.pin_blas:
             return nullcontext()
         return self._limited_threads(want)
@@ -259,7 +260,9 @@ class Engine:
         """The arguments every training kernel starts with (``evaluate``'s): ``scale=None``
         is ``1/n``, or ``1/sum(weights)`` with row weights; the penalty's factor is
         ``alpha * scale``. Without a weighted form ``loss_w``, weighted rows go through
-        ``loss_fn`` one by one (``_kernels.backward_block``)."""
+        ``loss_fn`` one by one (``_kernels.backward_block``). The last, ``parallel``, is
+        ``None`` for a serial engine: the kernels' variant that runs on the calling thread
+        (``_kernels.evaluate_on``)."""
         if weights is None:
             weights = self._no_weights
         if scale is None:
@@ -270,14 +273,15 @@ class Engine:
         fc_w = first_class(loss_w if native else _kernels.mse_weighted, self.dtype, weighted=True)
         return (params, X, Y, weights, *self._common(), self.d1, self.d2, self.gtmp, self.gbuf,
                 self.closs, first_class(loss_fn, self.dtype), fc_w, native, int(output), self.g,
-                self.dtype.type(scale), float(alpha) * float(scale))  # fmt: skip
+                self.dtype.type(scale), float(alpha) * float(scale),
+                None if self.serial else True)  # fmt: skip
 
     def _validation_args(self, validation: Validation | None, X, Y, weights) -> tuple:
-        """The kernels' held-out arguments (``_kernels.end_epoch``); empty ones, of the same
-        types as the training data's, without ``validation``."""
-        if validation is None:
-            none = (X[0][:0], X[1][:0], X[2][:1]) if isinstance(X, tuple) else X[:0]
-            return (none, Y[:0], weights[:0], np.zeros(1, np.int64), _kernels.NO_VALIDATION,
+        """The kernels' held-out arguments (``_kernels.end_epoch``); without ``validation``,
+        ``None`` for the rows (which compiles the kernels without the held-out pass) and empty
+        arrays for the rest."""
+        if validation is None:  # ``Xv=None``: the kernels' variant without a held-out pass
+            return (None, Y[:0], weights[:0], np.zeros(1, np.int64), _kernels.NO_VALIDATION,
                     False, np.zeros((1, 1)), np.zeros(4), np.zeros((0, 2)),
                     self.g[:0])  # fmt: skip
         v = validation

@@ -964,6 +964,46 @@ def evaluate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d
             params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
             act[t], zo[t], d1[t], d2[t], gtmp[t], gbuf[c], loss_fn, loss_w, native_w, output,
         )  # fmt: skip
+    return finish_evaluate(params, sizes, offs, gbuf, closs, g, scale, l2)
+
+
+@jit
+def evaluate_serial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
+                    gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, g, scale,
+                    l2):  # fmt: skip
+    """``evaluate`` on the calling thread (the same chunks, so the same numbers)."""
+    for c in range(bounds.shape[0] - 1):
+        closs[c] = chunk_loss_grad(
+            params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds[c], bounds[c + 1],
+            act[0], zo[0], d1[0], d2[0], gtmp[0], gbuf[c], loss_fn, loss_w, native_w, output,
+        )  # fmt: skip
+    return finish_evaluate(params, sizes, offs, gbuf, closs, g, scale, l2)
+
+
+@jit
+def evaluate_on(parallel, params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1,
+                d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, g, scale,
+                l2):  # fmt: skip
+    """``evaluate``, or ``evaluate_serial`` when ``parallel`` is ``None``.
+
+    numba prunes the branch for ``parallel``'s type when it compiles: a kernel given ``None``
+    (``Engine``'s small problems, which run on one thread anyway) neither calls nor compiles
+    the parallel ``evaluate`` (about 11 s of a cold start), nor needs numba's thread count
+    set around its calls; one given ``True`` is a second compiled variant, made on first use.
+    """
+    if parallel is None:
+        return evaluate_serial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo,
+                               d1, d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, g,
+                               scale, l2)  # fmt: skip
+    return evaluate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
+                    gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, g, scale,
+                    l2)  # fmt: skip
+
+
+@jit
+def finish_evaluate(params, sizes, offs, gbuf, closs, g, scale, l2):
+    """The chunks' sums in chunk order, times ``scale``, plus the L2 penalty: ``evaluate``'s
+    loss (returned) and gradient (``g``)."""
     loss = reduce_chunks(closs, gbuf, g) * scale
     for j in range(g.shape[0]):
         g[j] *= scale
@@ -1058,6 +1098,49 @@ def validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d
         vacc[c, 0] = chunk_validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds[c],
                                     bounds[c + 1], act[t], zo[t], d1[t], loss_fn, loss_w,
                                     native_w, output, metric, vacc[c, 1:])  # fmt: skip
+    return finish_validate(bounds, metric, vacc, vstate)
+
+
+@jit
+def validate_on(parallel, params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1,
+                loss_fn, loss_w, native_w, output, metric, vacc, vstate):  # fmt: skip
+    """``validate``, or on the calling thread when ``parallel`` is ``None`` (see
+    ``evaluate_on``)."""
+    if parallel is None:
+        for c in range(bounds.shape[0] - 1):
+            vacc[c, 0] = chunk_validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows,
+                                        bounds[c], bounds[c + 1], act[0], zo[0], d1[0],
+                                        loss_fn, loss_w, native_w, output, metric,
+                                        vacc[c, 1:])  # fmt: skip
+        return finish_validate(bounds, metric, vacc, vstate)
+    return validate(
+        params,
+        X,
+        Y,
+        Wr,
+        sizes,
+        offs,
+        blas,
+        aoff,
+        rows,
+        bounds,
+        act,
+        zo,
+        d1,
+        loss_fn,
+        loss_w,
+        native_w,
+        output,
+        metric,
+        vacc,
+        vstate,
+    )
+
+
+@jit
+def finish_validate(bounds, metric, vacc, vstate):
+    """The chunks' held-out sums in chunk order (into ``vacc``'s last row): ``validate``'s
+    mean loss (returned) and score (``vstate[3]``)."""
     width = vacc.shape[1]
     n_chunks = bounds.shape[0] - 1
     sums = vacc[n_chunks]  # the row after the chunks' rows
@@ -1085,31 +1168,37 @@ def validate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d
 @jit
 def end_epoch(params, loss, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas, aoff,
               rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output, metric, early,
-              vacc, vstate, vrec, pbest, e):  # fmt: skip
+              vacc, vstate, vrec, pbest, e, parallel):  # fmt: skip
     """The end of epoch ``e`` (after its update): the validation loss and score of the new
-    ``params`` into ``vrec[e]`` (with a ``metric``), and whether to stop. The stopping rule
-    is ``stop_rule`` on the training ``loss``, or with ``early`` stopping scikit-learn's rule on
-    the validation score: an epoch fails when its score is below ``best + tol``, the best score
-    and its parameters (``pbest``) are kept, and training stops when more than
-    ``n_iter_no_change`` epochs in a row have failed (``tol < 0``: never)."""
-    if metric != NO_VALIDATION:
-        vrec[e, 0] = validate(params, Xv, Yv, Wv, sizes, offs, blas, aoff, rows, boundsv, act,
-                              zo, d1, loss_fn, loss_w, native_w, output, metric, vacc,
-                              vstate)  # fmt: skip
-        score = vstate[3]
-        vrec[e, 1] = score
-        if early:
-            if tol >= 0:
-                if score < vstate[0] + tol:
-                    vstate[1] += 1
-                else:
-                    vstate[1] = 0
-            if score > vstate[0]:
-                vstate[0] = score
-                for j in range(params.shape[0]):
-                    pbest[j] = params[j]
-            return tol >= 0 and vstate[1] > n_iter_no_change
-    return stop_rule(loss, tol, n_iter_no_change, state)
+    ``params`` into ``vrec[e]`` (held-out rows ``Xv``, scored by ``metric``), and whether to
+    stop. The stopping rule is ``stop_rule`` on the training ``loss``, or with ``early``
+    stopping scikit-learn's rule on the validation score: an epoch fails when its score is
+    below ``best + tol``, the best score and its parameters (``pbest``) are kept, and training
+    stops when more than ``n_iter_no_change`` epochs in a row have failed (``tol < 0``: never).
+
+    ``Xv=None``: no held-out rows. numba prunes the branch for that type when it compiles, so
+    a kernel without them neither calls nor compiles the parallel ``validate`` (about 20 s of a
+    cold start); one with them is a second compiled variant, made on first use.
+    """
+    if Xv is None:
+        return stop_rule(loss, tol, n_iter_no_change, state)
+    vrec[e, 0] = validate_on(parallel, params, Xv, Yv, Wv, sizes, offs, blas, aoff, rows,
+                             boundsv, act, zo, d1, loss_fn, loss_w, native_w, output, metric,
+                             vacc, vstate)  # fmt: skip
+    score = vstate[3]
+    vrec[e, 1] = score
+    if not early:
+        return stop_rule(loss, tol, n_iter_no_change, state)
+    if tol >= 0:
+        if score < vstate[0] + tol:
+            vstate[1] += 1
+        else:
+            vstate[1] = 0
+    if score > vstate[0]:
+        vstate[0] = score
+        for j in range(params.shape[0]):
+            pbest[j] = params[j]
+    return tol >= 0 and vstate[1] > n_iter_no_change
 
 
 @jit
@@ -1207,9 +1296,9 @@ def stop_rule(loss, tol, n_iter_no_change, state):
 
 @jit
 def train(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-          closs, loss_fn, loss_w, native_w, output, g, scale, l2, opt, hp, vec, scal, epochs, tol,
-          n_iter_no_change, state, hist, Xv, Yv, Wv, boundsv, metric, early, vacc, vstate, vrec,
-          pbest):  # fmt: skip
+          closs, loss_fn, loss_w, native_w, output, g, scale, l2, parallel, opt, hp, vec, scal,
+          epochs, tol, n_iter_no_change, state, hist, Xv, Yv, Wv, boundsv, metric, early, vacc,
+          vstate, vrec, pbest):  # fmt: skip
     """Run up to ``epochs`` full-batch epochs of a first-order optimizer in place on ``params``.
 
     ``opt``, ``hp``, ``vec``, ``scal``: the optimizer (see ``first_order_step``).
@@ -1227,9 +1316,9 @@ def train(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, 
     compilation per dtype, not two.
     """
     for e in range(max(epochs, 1)):
-        loss = evaluate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1,
-                        d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, g, scale,
-                        l2)  # fmt: skip
+        loss = evaluate_on(parallel, params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act,
+                           zo, d1, d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, g,
+                           scale, l2)  # fmt: skip
         if epochs == 0:
             hist[0] = loss
             return 0, RAN_ALL
@@ -1241,7 +1330,7 @@ def train(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, 
         first_order_step(opt, hp, params, g, vec, scal, True)
         if end_epoch(params, loss, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas,
                      aoff, rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output, metric,
-                     early, vacc, vstate, vrec, pbest, e):  # fmt: skip
+                     early, vacc, vstate, vrec, pbest, e, parallel):  # fmt: skip
             return e + 1, CONVERGED
     return epochs, RAN_ALL
 
@@ -1346,15 +1435,16 @@ def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
 
 @jit
 def _trial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp, gbuf,
-           closs, loss_fn, loss_w, native_w, output, scale, l2, d, t, xt, gt):  # fmt: skip
+           closs, loss_fn, loss_w, native_w, output, scale, l2, parallel, d, t, xt,
+           gt):  # fmt: skip
     """Loss (float64; +inf when it or the gradient is not finite) and ``d . gradient`` at
     ``xt = params + t d``, the gradient in ``gt``."""
     tt = xt.dtype.type(t)
     for j in range(xt.shape[0]):
         xt[j] = params[j] + tt * d[j]
-    f = np.float64(evaluate(xt, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2,
-                            gtmp, gbuf, closs, loss_fn, loss_w, native_w, output, gt, scale,
-                            l2))  # fmt: skip
+    f = np.float64(evaluate_on(parallel, xt, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds,
+                               act, zo, d1, d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w,
+                               output, gt, scale, l2))  # fmt: skip
     gtd = _dot(gt, d)
     if not (np.isfinite(f) and np.isfinite(gtd)):
         return np.inf, 0.0
@@ -1363,9 +1453,9 @@ def _trial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1,
 
 @jit
 def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo, d1, d2, gtmp,
-                gbuf, closs, loss_fn, loss_w, native_w, output, g, scale, l2, hp, vec, scal, xt,
-                gt, d, alpha, epochs, tol, n_iter_no_change, state, hist, Xv, Yv, Wv, boundsv,
-                metric, early, vacc, vstate, vrec, pbest):  # fmt: skip
+                gbuf, closs, loss_fn, loss_w, native_w, output, g, scale, l2, parallel, hp, vec,
+                scal, xt, gt, d, alpha, epochs, tol, n_iter_no_change, state, hist, Xv, Yv, Wv,
+                boundsv, metric, early, vacc, vstate, vrec, pbest):  # fmt: skip
     """Run up to ``epochs`` L-BFGS iterations in place on ``params`` (``optim.LBFGS``).
 
     L-BFGS-B's iteration without bounds (SciPy's ``minimize(method="L-BFGS-B")``): the
@@ -1390,9 +1480,9 @@ def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo
     gcur = vec[:n]
     for e in range(epochs):
         if scal[LB_HAVE] == 0:
-            scal[LB_F] = evaluate(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act,
-                                  zo, d1, d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w,
-                                  output, gcur, scale, l2)  # fmt: skip
+            scal[LB_F] = evaluate_on(parallel, params, X, Y, Wr, sizes, offs, blas, aoff, rows,
+                                     bounds, act, zo, d1, d2, gtmp, gbuf, closs, loss_fn, loss_w,
+                                     native_w, output, gcur, scale, l2)  # fmt: skip
             scal[LB_EVALS] += 1
             scal[LB_HAVE] = 1
         f = scal[LB_F]
@@ -1455,7 +1545,7 @@ def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo
         while True:
             f_new, g_new = _trial(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act,
                                   zo, d1, d2, gtmp, gbuf, closs, loss_fn, loss_w, native_w,
-                                  output, scale, l2, d, stp, xt, gt)  # fmt: skip
+                                  output, scale, l2, parallel, d, stp, xt, gt)  # fmt: skip
             evals += 1
             if not np.isfinite(f_new):  # too far: halve the step towards the best point
                 brackt = True
@@ -1512,7 +1602,7 @@ def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo
             if count == 0:  # a minimum: ``params`` stay, and are validated once more
                 end_epoch(params, f, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas,
                           aoff, rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output,
-                          metric, early, vacc, vstate, vrec, pbest, e)  # fmt: skip
+                          metric, early, vacc, vstate, vrec, pbest, e, parallel)  # fmt: skip
                 return e + 1, CONVERGED
             scal[LB_COUNT] = 0  # forget the curvature pairs; steepest descent next
         else:
@@ -1542,7 +1632,7 @@ def train_lbfgs(params, X, Y, Wr, sizes, offs, blas, aoff, rows, bounds, act, zo
                 scal[LB_COUNT] = min(count + 1, m)
         if end_epoch(params, f, tol, n_iter_no_change, state, Xv, Yv, Wv, sizes, offs, blas,
                      aoff, rows, boundsv, act, zo, d1, loss_fn, loss_w, native_w, output, metric,
-                     early, vacc, vstate, vrec, pbest, e):  # fmt: skip
+                     early, vacc, vstate, vrec, pbest, e, parallel):  # fmt: skip
             return e + 1, CONVERGED
     return epochs, RAN_ALL
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from . import _engine
 from .losses import LOSSES
 from .network import Network
 
@@ -50,8 +51,36 @@ def _steps() -> list[tuple[str, Callable]]:
                                                           optimizer="lbfgs", epochs=2)),
         ("loss_and_gradients", lambda X, dt: small_network("mse", dt).loss_and_gradients(
             X, small_targets(X, "sigmoid"))),
+        ("fit with validation_data", lambda X, dt: _fit_validated(X, dt)),
     ]  # fmt: skip
+    # The variants that spread rows over threads (problems above PARALLEL_MIN_WORK)
+    steps += [
+        (f"{step} (parallel)", _parallel(call))
+        for step, call in steps
+        if step in ("fit log (sigmoid)", "predict", "fit lbfgs", "fit with validation_data")
+    ]
     return steps
+
+
+def _fit_validated(X: np.ndarray, dt) -> Network:
+    y = small_targets(X, "sigmoid")
+    return small_network("log", dt).fit(X, y, epochs=2, validation_data=(X, y),
+                                        early_stopping=True)  # fmt: skip
+
+
+def _parallel(call: Callable) -> Callable:
+    """``call`` with every problem above ``_engine.PARALLEL_MIN_WORK`` (on 1 more row, so that
+    the engines of the serial steps are not reused)."""
+
+    def run(X, dt):
+        before = _engine.PARALLEL_MIN_WORK
+        _engine.PARALLEL_MIN_WORK = 0
+        try:
+            return call(np.concatenate([X, X[:1]]), dt)
+        finally:
+            _engine.PARALLEL_MIN_WORK = before
+
+    return run
 
 
 def compile_all(
