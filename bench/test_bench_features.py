@@ -9,7 +9,8 @@ feature has its own pytest-benchmark group (``M|penalty|<loss>|<dtype>``, ``M|we
 The target (issue 13): each costs at most 10 % more per epoch than plain training. On a shared
 machine the two cases of a group see different loads; ``bench/feature_cost.py`` alternates them
 round by round for a fairer ratio. The default (benchmarks disabled) run does each case once on
-a few epochs and checks what it trained.
+M's network with a few rows and epochs (``benchmarks.smoke_workload``) and checks what it
+trained.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from fastnet import Network
+from fastnet.benchmarks import smoke_workload
 from fastnet.data import WORKLOADS, workload_data
 
 ROUNDS = 9
@@ -40,9 +42,9 @@ def _options(feature: str, X, y, dtype) -> dict:
 @pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
 @pytest.mark.parametrize("feature", FEATURES)
 def test_feature_cost_on_M(benchmark, feature, on, loss, dtype):
-    w = WORKLOADS["M"]
+    w = smoke_workload(WORKLOADS["M"]) if benchmark.disabled else WORKLOADS["M"]
     X, y, weights = workload_data(w, dtype)
-    epochs = 3 if benchmark.disabled else EPOCHS
+    epochs = w.epochs if benchmark.disabled else EPOCHS
     options = _options(feature, X, y, dtype) if on else {}
     name = np.dtype(dtype).name
     benchmark.group = f"M|{feature}|{loss}|{name}"
