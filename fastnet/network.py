@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import optim
+from . import optim, reference
 from ._diagnostics import MIN_EPOCHS, FitWarning, diagnose
 from ._layout import Layout, Weights
 from ._training import DivergedError, Outcome, drive
@@ -590,9 +590,7 @@ class Network:
             Y = Y.astype(np.float64)
             ss_res = ((Y - P) ** 2).sum(axis=0)
             ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
-            return float(np.mean(r2))
+            return reference.r2_from_sums(ss_res, ss_tot)
         Y = check_y(y, Xc.shape[0], self._layers[-1], self._dtype, unit=True)
         if not np.isin(Y, (0, 1)).all():
             raise ValueError("y must contain only 0/1 labels to compute an accuracy")

@@ -144,15 +144,14 @@ def loss_and_gradients(
     if output == "softmax":
         z = log_softmax(z)
     G = np.empty_like(P)
+    J = summed_loss(loss, z, P, Y, G, sample_weight)
     if sample_weight is None:
         total = n
-        J = loss(z.ravel(), P.ravel(), Y.ravel(), G.reshape(-1)) / n
     else:
         w = np.asarray(sample_weight, P.dtype)
         total = w.sum(dtype=np.float64)
-        rows = [loss(z[i], P[i], Y[i], G[i]) for i in range(n)]
-        J = np.dot(np.asarray(rows, np.float64), w.astype(np.float64)) / total
         G = G * w[:, None]
+    J = J / total
     if output == "softmax":
         G = G - P * G.sum(axis=1, keepdims=True)
     delta = G / P.dtype.type(total)
@@ -169,6 +168,24 @@ def loss_and_gradients(
         J = J + value
         grads = [(dW + pW, db) for (dW, db), pW in zip(grads, dWs, strict=True)]
     return J, grads
+
+
+def summed_loss(loss: Callable, z, P, Y, G, sample_weight=None):
+    """The (``sample_weight``-weighted) sum of the rows' losses, by the block function ``loss``
+    on all ``(n, k)`` outputs at once, or with weights on each row alone; ``dJ/dz`` (unweighted)
+    into ``G``."""
+    if sample_weight is None:
+        return loss(z.ravel(), P.ravel(), Y.ravel(), G.reshape(-1))
+    rows = [loss(z[i], P[i], Y[i], G[i]) for i in range(Y.shape[0])]
+    return np.dot(np.asarray(rows, np.float64), np.asarray(sample_weight, np.float64))
+
+
+def r2_from_sums(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
+    """scikit-learn's ``r2_score`` averaged over the outputs, from each output's residual and
+    total sums of squares: 1 (exact) or 0 (not) for an output whose targets are constant."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    return float(np.mean(r2))
 
 
 def l2_penalty(weights: Weights, lam: float) -> tuple[float, list[np.ndarray]]:

@@ -44,10 +44,7 @@ def held_out_score(validation: Validation, P: np.ndarray, softmax: bool) -> floa
     total = validation.vstate[2]
     if validation.metric == R2:
         ss_res = (w[:, None] * (P.astype(np.float64) - Y) ** 2).sum(axis=0)
-        ss_tot = validation.vstate[4:]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
-        return float(np.mean(r2))
+        return reference.r2_from_sums(ss_res, validation.vstate[4:])
     if softmax:
         right = np.argmax(P, axis=1) == np.argmax(Y, axis=1)
     else:
@@ -203,13 +200,8 @@ class NumpyBackend:
             P = activations[-1]
             if self.output == "softmax":
                 z = reference.log_softmax(z)
-            G = np.empty_like(P)
-            Y, w = validation.Y, validation.weights
-            if w is None:
-                total = loss.reference(z.ravel(), P.ravel(), Y.ravel(), G.reshape(-1))
-            else:
-                rows = [loss.reference(z[i], P[i], Y[i], G[i]) for i in range(len(Y))]
-                total = np.dot(np.asarray(rows, np.float64), w.astype(np.float64))
+            total = reference.summed_loss(loss.reference, z, P, validation.Y, np.empty_like(P),
+                                          validation.weights)  # fmt: skip
             score = held_out_score(validation, P, self.output == "softmax")
             return float(total) / validation.vstate[2], score
 
