@@ -193,6 +193,9 @@ class Engine:
         self.closs = np.empty(n_chunks, dtype)
         self.g = np.empty(self.n_params, dtype)
         self._no_weights = np.empty(0, dtype)
+        # the held-out arguments of a fit without held-out rows (never read nor written then)
+        self._no_held = (np.zeros(1, np.int64), _kernels.NO_VALIDATION, False, np.zeros((1, 1)),
+                         np.zeros(4), np.zeros((0, 2)), self.g[:0])  # fmt: skip
         self._entries: dict[tuple, object] = {}
 
     def _entry(self, kernel, callers, args):
@@ -281,9 +284,7 @@ class Engine:
         ``None`` for the rows (which compiles the kernels without the held-out pass) and empty
         arrays for the rest."""
         if validation is None:  # ``Xv=None``: the kernels' variant without a held-out pass
-            return (None, Y[:0], weights[:0], np.zeros(1, np.int64), _kernels.NO_VALIDATION,
-                    False, np.zeros((1, 1)), np.zeros(4), np.zeros((0, 2)),
-                    self.g[:0])  # fmt: skip
+            return (None, Y[:0], weights[:0], *self._no_held)
         v = validation
         k = int(self.sizes[-1])
         bounds = chunk_bounds(v.X.shape[0], self.rows)
@@ -348,8 +349,3 @@ class Engine:
             with self._threads():
                 predict(*args)
         return out
-
-    def predict_logits(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Output-layer logits (before its activation) of the rows of ``X`` (``kernel_input``),
-        as a flat ``(n * k,)`` array."""
-        return self.predict(params, X, logits=True)

@@ -53,12 +53,7 @@ class NumbaBackend:
         """The ``(n, k)`` output activations (a sigmoid output by the ``predict`` kernel, the
         others from the logits)."""
         if self.output == "sigmoid":
-            n = X.shape[0]
-            engine = Engine.acquire(self.layers, n, self.dtype)
-            try:
-                return engine.predict(params, kernel_input(X)).reshape(n, -1)
-            finally:
-                engine.release()
+            return self._predict(params, X, logits=False)
         Z = self.logits(params, X)
         if self.output == "linear":
             return Z
@@ -68,9 +63,13 @@ class NumbaBackend:
 
     def logits(self, params, X):
         """The ``(n, k)`` output logits (before the output activation)."""
+        return self._predict(params, X, logits=True)
+
+    def _predict(self, params, X, logits: bool):
+        """The ``predict`` kernel's ``(n, k)`` outputs: activations, or ``logits``."""
         n = X.shape[0]
         engine = Engine.acquire(self.layers, n, self.dtype)
         try:
-            return engine.predict_logits(params, kernel_input(X)).reshape(n, -1)
+            return engine.predict(params, kernel_input(X), logits=logits).reshape(n, -1)
         finally:
             engine.release()
